@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything mldeploy needs on a new Debian 12 machine, as root:
+# build dependencies, Podman (with runc and this machine's ulimit limits),
+# and the engine's REST socket. Idempotent: safe to run again.
+set -euo pipefail
+
+log() { printf '==> %s\n' "$*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: run as root (apt-get and the Podman service need it)" >&2
+  exit 1
+fi
+
+BUILD_PKGS=(build-essential cmake pkg-config ninja-build
+  libcurl4-openssl-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
+  libcli11-dev doctest-dev libkainjow-mustache-dev libyaml-cpp-dev libarchive-dev)
+ENGINE_PKGS=(podman runc netavark aardvark-dns iptables debootstrap)
+TOOL_PKGS=(curl apache2-utils jq)
+
+missing=()
+for p in "${BUILD_PKGS[@]}" "${ENGINE_PKGS[@]}" "${TOOL_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# crun 1.8 fails on this kernel's hybrid cgroups; runc works. The hard limits
+# for open files and processes cannot be raised here, so pin them.
+conf=/etc/containers/containers.conf
+if ! grep -q 'mldeploy-managed' "$conf" 2>/dev/null; then
+  log "configuring Podman ($conf): runtime runc, ulimits within this machine's limits"
+  mkdir -p /etc/containers
+  cat >> "$conf" <<'CONF'
+# mldeploy-managed: settings this machine needs (see packaging/install-deps.sh)
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=20000:20000"]
+
+[engine]
+runtime = "runc"
+CONF
+fi
+
+"$(dirname "$0")/start-podman-service.sh"

@@ -1,0 +1,39 @@
+// mldeploy build [SERVICE]: build the images of the services that have a build.
+#include "cmd/commands.hpp"
+#include "deploy/images.hpp"
+
+#include <fmt/format.h>
+
+namespace mldeploy::cmd {
+namespace {
+
+int run_build(const GlobalOptions& g, const std::string& service) {
+    const auto stack = load_stack(g);
+    if (!service.empty()) resolve_service(stack, service);
+    auto engine = connect_engine(g);
+    int built = 0;
+    for (const auto& s : stack.services) {
+        if (!service.empty() && s.name != service) continue;
+        if (!s.build) {
+            if (!service.empty()) throw UsageError(fmt::format("service '{}' has no build: it runs image {}", s.name, s.image));
+            continue;
+        }
+        const auto id = deploy::build_service_image(*engine, s, output());
+        output().result(fmt::format("{} {}", s.image, id.substr(0, 12)));
+        ++built;
+    }
+    if (built == 0) output().result("nothing to build: no service has a build");
+    return 0;
+}
+
+}  // namespace
+
+Command build_command() {
+    return {"build", "Build the images of the stack's services", [](CLI::App& app) -> Runner {
+                auto service = std::make_shared<std::string>();
+                app.add_option("SERVICE", *service, "Only this service");
+                return [service](const GlobalOptions& g) { return run_build(g, *service); };
+            }};
+}
+
+}  // namespace mldeploy::cmd

@@ -1,0 +1,83 @@
+#include "cmd/cli.hpp"
+
+#include "cmd/commands.hpp"
+#include "deploy/errors.hpp"
+#include "engine/engine.hpp"
+#include "stack/load.hpp"
+
+#include <fmt/format.h>
+
+namespace mldeploy::cmd {
+namespace {
+
+std::vector<Command> command_table() {
+    return {up_command(),   scale_command(), down_command(),   ps_command(),
+            logs_command(), build_command(), config_command(), version_command()};
+}
+
+void add_global_options(CLI::App& app, GlobalOptions& g) {
+    app.add_option("-f,--file", g.file, "The stack file")->type_name("PATH");
+    app.add_option("-s,--stack", g.stack_name, "A deployed stack, by name, without its file")->type_name("NAME");
+    app.add_option("-H,--host", g.host, "The engine's socket, unix:///path")->type_name("URL");
+    app.add_option("--format", g.format, "Output format")->check(CLI::IsMember({"text", "json"}));
+    app.add_flag("-q,--quiet", g.quiet, "Print only results and errors");
+    app.add_flag("-v,--verbose", g.verbose, "Print every step and the engine's output");
+    app.add_flag("--no-color", g.no_color, "No colour (also: NO_COLOR)");
+}
+
+int report(const std::exception& e, int status) {
+    output().error(e.what());
+    return status;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+    CLI::App app{"mldeploy: deploy machine-learning model services on Podman or Docker", "mldeploy"};
+    app.require_subcommand(1);
+    app.fallthrough();
+    GlobalOptions g;
+    add_global_options(app, g);
+
+    Runner selected;
+    std::vector<std::pair<CLI::App*, Runner>> runners;
+    for (const auto& command : command_table()) {
+        auto* sub = app.add_subcommand(command.name, command.summary);
+        sub->fallthrough();
+        runners.emplace_back(sub, command.setup(*sub));
+    }
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return 2;
+    }
+    util::Output::configure(g.quiet     ? util::Output::Level::quiet
+                            : g.verbose ? util::Output::Level::verbose
+                                        : util::Output::Level::normal,
+                            g.no_color);
+    for (auto& [sub, runner] : runners)
+        if (sub->parsed()) selected = runner;
+
+    try {
+        return selected(g);
+    } catch (const UsageError& e) {
+        return report(e, 2);
+    } catch (const stack::StackError& e) {
+        for (const auto& d : e.diagnostics()) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+        return 2;
+    } catch (const engine::EngineError& e) {
+        return report(e, 1);
+    } catch (const deploy::DeployError& e) {
+        return report(e, 1);
+    } catch (const std::exception& e) {
+        return report(e, 1);
+    }
+}
+
+}  // namespace mldeploy::cmd

@@ -1,0 +1,17 @@
+// The command table: one function per command file, registered in cli.cpp.
+#pragma once
+
+#include "cmd/context.hpp"
+
+namespace mldeploy::cmd {
+
+Command up_command();
+Command scale_command();
+Command down_command();
+Command ps_command();
+Command logs_command();
+Command build_command();
+Command config_command();
+Command version_command();
+
+}  // namespace mldeploy::cmd

@@ -1,0 +1,77 @@
+#include "cmd/context.hpp"
+
+#include "engine/discovery.hpp"
+#include "plan/labels.hpp"
+#include "stack/load.hpp"
+#include "util/suggest.hpp"
+
+#include <fmt/format.h>
+
+#include <set>
+
+namespace mldeploy::cmd {
+
+std::optional<std::filesystem::path> stack_file_path(const GlobalOptions& g, const std::string& positional) {
+    if (!positional.empty() && !g.file.empty() && positional != g.file)
+        throw UsageError(fmt::format("two stack files given: '{}' and -f '{}'; give one", positional, g.file));
+    if (!positional.empty()) return positional;
+    if (!g.file.empty()) return g.file;
+    if (std::filesystem::exists("stack.toml")) return std::filesystem::path("stack.toml");
+    return std::nullopt;
+}
+
+stack::Stack load_stack(const GlobalOptions& g, const std::string& positional) {
+    auto path = stack_file_path(g, positional);
+    if (!path) throw UsageError("no stack file: give one as an argument or with -f, or run where stack.toml is");
+    auto stack = stack::load_stack_file(*path);
+    if (!g.stack_name.empty() && g.stack_name != stack.name)
+        throw UsageError(fmt::format("-s '{}' does not match the name '{}' in {}", g.stack_name, stack.name,
+                                     path->string()));
+    return stack;
+}
+
+std::unique_ptr<engine::Engine> connect_engine(const GlobalOptions& g) {
+    try {
+        return engine::connect(g.host);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string("-H: ") + e.what());
+    }
+}
+
+std::string resolve_stack_name(const GlobalOptions& g, engine::Engine& engine) {
+    if (!g.stack_name.empty()) return g.stack_name;
+    if (auto path = stack_file_path(g)) return stack::load_stack_file(*path).name;
+    std::set<std::string> names;
+    for (const auto& c : engine.list_containers({{plan::label::stack, ""}})) {
+        auto it = c.labels.find(plan::label::stack);
+        if (it != c.labels.end()) names.insert(it->second);
+    }
+    for (const auto& n : engine.list_networks({{plan::label::stack, ""}})) {
+        auto it = n.labels.find(plan::label::stack);
+        if (it != n.labels.end()) names.insert(it->second);
+    }
+    if (names.size() == 1) return *names.begin();
+    if (names.empty()) throw UsageError("no stack file here and no stack deployed on the engine; give -f FILE or -s NAME");
+    std::string list;
+    for (const auto& n : names) list += "\n  " + n;
+    throw UsageError("several stacks are deployed; say which with -s NAME:" + list);
+}
+
+std::string resolve_service(const stack::Stack& stack, const std::string& given) {
+    if (given.empty()) {
+        if (stack.services.size() == 1) return stack.services.front().name;
+        std::string list;
+        for (const auto& s : stack.services) list += " " + s.name;
+        throw UsageError(fmt::format("stack '{}' has several services; name one:{}", stack.name, list));
+    }
+    if (stack.find_service(given)) return given;
+    std::vector<std::string> names;
+    for (const auto& s : stack.services) names.push_back(s.name);
+    auto near = util::closest_match(given, names);
+    throw UsageError(fmt::format("stack '{}' has no service '{}'{}", stack.name, given,
+                                 near ? fmt::format("; did you mean '{}'?", *near) : ""));
+}
+
+util::Output& output() { return util::Output::global(); }
+
+}  // namespace mldeploy::cmd

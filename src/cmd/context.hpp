@@ -1,0 +1,63 @@
+// What every command shares: the global options, and finding the stack a
+// command means (CONTRACT.md: -f, -s, ./stack.toml, the one deployed stack).
+#pragma once
+
+#include "engine/engine.hpp"
+#include "stack/model.hpp"
+#include "util/output.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace mldeploy::cmd {
+
+struct GlobalOptions {
+    std::string file;
+    std::string stack_name;
+    std::string host;
+    std::string format = "text";
+    bool quiet = false;
+    bool verbose = false;
+    bool no_color = false;
+};
+
+// The command line is wrong: exit status 2, nothing touched.
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+using Runner = std::function<int(const GlobalOptions&)>;
+
+// One entry per command: its name, one line of help, and a function that adds
+// its options to the subcommand and returns what runs it.
+struct Command {
+    const char* name;
+    const char* summary;
+    std::function<Runner(CLI::App&)> setup;
+};
+
+// The stack file the command means: `positional` (up's argument), -f, or
+// ./stack.toml when it exists.
+std::optional<std::filesystem::path> stack_file_path(const GlobalOptions& g, const std::string& positional = {});
+
+// Loads the stack file; UsageError when there is none to load.
+stack::Stack load_stack(const GlobalOptions& g, const std::string& positional = {});
+
+std::unique_ptr<engine::Engine> connect_engine(const GlobalOptions& g);
+
+// The name of the stack the command means, for commands that need only its
+// name (down, ps, logs): -s, the stack file's name, or the one deployed stack.
+std::string resolve_stack_name(const GlobalOptions& g, engine::Engine& engine);
+
+// With one model service, SERVICE may be left out.
+std::string resolve_service(const stack::Stack& stack, const std::string& given);
+
+util::Output& output();
+
+}  // namespace mldeploy::cmd

@@ -1,0 +1,70 @@
+// mldeploy up [STACK_FILE]: build, create the network, start the replicas and
+// the balancer, wait until healthy, print the endpoint.
+#include "cmd/commands.hpp"
+#include "deploy/deployer.hpp"
+#include "deploy/images.hpp"
+#include "plan/plan.hpp"
+
+#include <fmt/format.h>
+
+namespace mldeploy::cmd {
+namespace {
+
+struct UpOptions {
+    std::string file;
+    bool dry_run = false;
+    int drain_s = 10;
+};
+
+int run_up(const GlobalOptions& g, const UpOptions& o) {
+    const auto stack = load_stack(g, o.file);
+    auto engine = connect_engine(g);
+    auto& out = output();
+
+    if (o.dry_run) {
+        const auto images = deploy::current_service_images(*engine, stack);
+        for (const auto& s : stack.services)
+            if (s.build) out.result(fmt::format("build image {} from {}", s.image, s.build->context.string()));
+            else if (images.at(s.name).empty()) out.result(fmt::format("pull image {}", s.image));
+        deploy::Deployer deployer(*engine, stack, out, {});
+        const auto balancer_image = engine->image_id(stack.balancer.image).value_or("");
+        const auto observed = deploy::observe_stack(*engine, stack);
+        const auto plan = plan::make_plan(stack, observed, deployer.desired_hashes(images, balancer_image));
+        for (const auto& line : plan::describe(stack, plan)) out.result(line);
+        return 0;
+    }
+
+    out.step(fmt::format("deploying stack {} from {}", stack.name, stack.file.string()));
+    const auto images = deploy::prepare_service_images(*engine, stack, out);
+    const auto balancer_image = deploy::ensure_image(*engine, stack.balancer.image, out);
+    deploy::Deployer deployer(*engine, stack, out, {std::chrono::seconds(o.drain_s)});
+    const auto observed = deploy::observe_stack(*engine, stack);
+    const auto plan = plan::make_plan(stack, observed, deployer.desired_hashes(images, balancer_image));
+    if (plan.empty()) out.step("no changes: the stack is up to date");
+    else for (const auto& line : plan::describe(stack, plan)) out.detail("plan: " + line);
+    deployer.apply(plan, observed, images, balancer_image);
+
+    const auto host = stack.balancer.host_ip == "0.0.0.0" ? std::string("localhost") : stack.balancer.host_ip;
+    const auto url = fmt::format("http://{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host,
+                                 stack.balancer.port);
+    out.result(fmt::format("stack {} is up: {}", stack.name, url));
+    const auto& first = stack.balancer.routes.front();
+    out.result(fmt::format("try: curl {}{}", url, first.path));
+    return 0;
+}
+
+}  // namespace
+
+Command up_command() {
+    return {"up", "Build, start the replicas and the balancer, wait until healthy", [](CLI::App& app) -> Runner {
+                auto o = std::make_shared<UpOptions>();
+                app.add_option("STACK_FILE", o->file, "The stack file (default: -f, or ./stack.toml)");
+                app.add_flag("--dry-run", o->dry_run, "Print the plan and change nothing");
+                app.add_option("--drain", o->drain_s, "Seconds a replaced replica gets to finish its requests")
+                    ->default_val(10)
+                    ->check(CLI::Range(0, 3600));
+                return [o](const GlobalOptions& g) { return run_up(g, *o); };
+            }};
+}
+
+}  // namespace mldeploy::cmd

@@ -1,0 +1,330 @@
+#include "deploy/deployer.hpp"
+
+#include "deploy/errors.hpp"
+#include "deploy/probe.hpp"
+#include "plan/labels.hpp"
+#include "plan/observe.hpp"
+#include "plan/specs.hpp"
+#include "render/nginx.hpp"
+#include "util/tar.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <future>
+#include <thread>
+
+namespace mldeploy::deploy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kPollInterval = std::chrono::milliseconds(100);
+// nginx applies a reload asynchronously; old workers keep their in-flight
+// requests. Leaving it this long before a replica is stopped is enough here.
+constexpr auto kReloadSettle = std::chrono::milliseconds(300);
+
+std::string state_word(const engine::ContainerDetails& d) { return d.state.empty() ? "unknown" : d.state; }
+
+// Runs each task on its own thread and rethrows the first failure after all end.
+void run_all(std::vector<std::function<void()>> tasks) {
+    std::vector<std::future<void>> futures;
+    futures.reserve(tasks.size());
+    for (auto& t : tasks) futures.push_back(std::async(std::launch::async, std::move(t)));
+    std::exception_ptr first;
+    for (auto& f : futures) {
+        try {
+            f.get();
+        } catch (...) {
+            if (!first) first = std::current_exception();
+        }
+    }
+    if (first) std::rethrow_exception(first);
+}
+
+}  // namespace
+
+plan::Observed observe_stack(engine::Engine& engine, const stack::Stack& stack) {
+    const auto labels = plan::stack_labels(stack);
+    auto containers = engine.list_containers(labels);
+    bool network_exists = false;
+    for (const auto& n : engine.list_networks(labels))
+        if (n.name == stack.network) network_exists = true;
+    return plan::observe(containers, network_exists);
+}
+
+Deployer::Deployer(engine::Engine& engine, const stack::Stack& stack, util::Output& out, DeployOptions options)
+    : engine_(engine), stack_(stack), out_(out), options_(options) {}
+
+plan::DesiredHashes Deployer::desired_hashes(const std::map<std::string, std::string>& service_images,
+                                             const std::string& balancer_image) const {
+    plan::DesiredHashes hashes;
+    for (const auto& service : stack_.services) {
+        const auto& image_id = service_images.at(service.name);
+        hashes.service[service.name] = plan::replica_spec(stack_, service, 1, image_id).labels.at(plan::label::config_hash);
+    }
+    hashes.balancer = plan::balancer_spec(stack_, balancer_image).labels.at(plan::label::config_hash);
+    return hashes;
+}
+
+void Deployer::adopt_running_members(const plan::Plan& plan, const plan::Observed& observed) {
+    std::vector<std::function<void()>> lookups;
+    for (const auto& c : observed.containers) {
+        if (c.role == plan::label::role_balancer) {
+            if (c.running() && plan.balancer == plan::BalancerAction::keep &&
+                std::none_of(plan.remove.begin(), plan.remove.end(), [&](auto& r) { return r.id == c.id; }))
+                balancer_id_ = c.id;
+            continue;
+        }
+        const auto* service = stack_.find_service(c.service);
+        const bool leaving = std::any_of(plan.remove.begin(), plan.remove.end(), [&](auto& r) { return r.id == c.id; });
+        if (!c.running() || leaving || service == nullptr) continue;
+        lookups.push_back([this, c, service] {
+            auto address = replica_address(*service, c.id);
+            std::lock_guard lock(members_mutex_);
+            members_[{c.service, c.replica}] = Member{c.id, c.name, address};
+        });
+    }
+    run_all(std::move(lookups));
+}
+
+std::string Deployer::replica_address(const stack::Service& service, const std::string& id) {
+    const auto details = engine_.inspect_container(id);
+    auto it = details.ip_by_network.find(stack_.network);
+    if (it == details.ip_by_network.end() || it->second.empty())
+        throw DeployError(fmt::format("replica {} has no address on network {}", details.name, stack_.network));
+    const bool ipv6 = it->second.find(':') != std::string::npos;
+    return (ipv6 ? "[" + it->second + "]" : it->second) + ":" + std::to_string(service.port);
+}
+
+void Deployer::fail_with_logs(const std::string& id, const std::string& what) {
+    std::string tail;
+    try {
+        engine_.logs(id, false, 20, [&](engine::LogStream, std::string_view line) {
+            tail += "\n    | ";
+            tail += line;
+        });
+    } catch (const std::exception&) {
+        // The logs are a courtesy; the failure itself is what must reach the user.
+    }
+    throw DeployError(what + (tail.empty() ? "\n    (the container wrote no log lines)" : "\n  its last log lines:" + tail));
+}
+
+void Deployer::wait_healthy(const stack::Service& service, const std::string& id, const std::string& name) {
+    const auto& health = service.health;
+    const auto budget = health ? health->start_period + health->interval * health->retries
+                               : std::chrono::milliseconds(30000);
+    const auto deadline = Clock::now() + budget;
+    std::string last_problem = "not started";
+    std::string url;
+    while (Clock::now() < deadline) {
+        if (url.empty() || !health) {
+            const auto details = engine_.inspect_container(id);
+            if (!details.running) {
+                if (details.state == "exited" || details.state == "stopped" || details.state == "dead")
+                    fail_with_logs(id, fmt::format("replica {} exited with code {} before it was healthy", name,
+                                                   details.exit_code));
+                last_problem = "state " + state_word(details);
+            } else if (!health) {
+                return;
+            } else {
+                auto it = details.ip_by_network.find(stack_.network);
+                if (it != details.ip_by_network.end() && !it->second.empty())
+                    url = http_url(it->second, service.port, health->path);
+            }
+        }
+        if (!url.empty()) {
+            const auto probe = http_get(url, health->timeout);
+            if (probe.ok()) return;
+            last_problem = probe.status ? fmt::format("GET {} answered {}", health->path, probe.status)
+                                        : fmt::format("GET {}: {}", health->path, probe.error);
+            // A replica that crashed does not answer; notice it rather than wait out the budget.
+            if (probe.status == 0 && !engine_.inspect_container(id).running) url.clear();
+        }
+        std::this_thread::sleep_for(kPollInterval);
+    }
+    fail_with_logs(id, fmt::format("replica {} did not become healthy within {}s (last: {})", name,
+                                   std::chrono::duration_cast<std::chrono::seconds>(budget).count(), last_problem));
+}
+
+Deployer::Member Deployer::start_replica(const stack::Service& service, int replica, const std::string& name,
+                                         const std::string& image_id) {
+    auto spec = plan::replica_spec(stack_, service, replica, image_id);
+    spec.name = name;
+    const auto started = Clock::now();
+    const auto id = engine_.create_container(spec);
+    try {
+        engine_.start_container(id);
+        wait_healthy(service, id, name);
+        Member member{id, name, replica_address(service, id)};
+        out_.done(fmt::format("{} {} ({:.1f}s)", name, service.health ? "healthy" : "running",
+                              std::chrono::duration<double>(Clock::now() - started).count()));
+        return member;
+    } catch (...) {
+        // Nothing half-made stays behind: a replica that never got healthy goes.
+        try {
+            engine_.remove_container(id);
+        } catch (const std::exception&) {
+        }
+        throw;
+    }
+}
+
+void Deployer::remove_container(const std::string& id, const std::string& name, int stop_timeout_s) {
+    if (stop_timeout_s > 0) {
+        try {
+            engine_.stop_container(id, stop_timeout_s);
+        } catch (const engine::EngineError& e) {
+            if (!e.not_found()) out_.warn(fmt::format("stopping {}: {}", name, e.engine_message()));
+        }
+    }
+    engine_.remove_container(id);
+    out_.done(fmt::format("removed {}", name));
+}
+
+void Deployer::wait_balancer_answers() {
+    auto host = stack_.balancer.host_ip;
+    if (host == "0.0.0.0") host = "127.0.0.1";
+    if (host == "::") host = "::1";
+    const auto url = http_url(host, stack_.balancer.port, "/_mldeploy/health");
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    ProbeResult probe;
+    while (Clock::now() < deadline) {
+        probe = http_get(url, std::chrono::milliseconds(1000));
+        if (probe.ok()) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    fail_with_logs(*balancer_id_, fmt::format("the balancer did not answer on {} within 30s (last: {})", url,
+                                              probe.status ? std::to_string(probe.status) : probe.error));
+}
+
+void Deployer::create_balancer(const std::string& image_id) {
+    const auto spec = plan::balancer_spec(stack_, image_id);
+    out_.step(fmt::format("starting balancer {} on {}:{}", spec.name, stack_.balancer.host_ip, stack_.balancer.port));
+    const auto id = engine_.create_container(spec);
+    balancer_id_ = id;
+    try {
+        sync_balancer();  // the config goes in before nginx starts
+        engine_.start_container(id);
+        wait_balancer_answers();
+    } catch (...) {
+        try {
+            engine_.remove_container(id);
+        } catch (const std::exception&) {
+        }
+        balancer_id_.reset();
+        throw;
+    }
+    out_.done(fmt::format("balancer answers on port {}", stack_.balancer.port));
+}
+
+void Deployer::sync_balancer() {
+    if (!balancer_id_) return;
+    render::ReplicaAddresses addresses;
+    {
+        std::lock_guard lock(members_mutex_);
+        for (const auto& [slot, member] : members_) addresses[slot.first].push_back(member.address);
+    }
+    const auto config = render::render_nginx_config(stack_, addresses);
+    if (config == balancer_config_) return;
+    const auto details = engine_.inspect_container(*balancer_id_);
+    engine_.put_archive(*balancer_id_, "/etc", util::tar_files({{"mldeploy/nginx.conf", config, 0644}}));
+    if (details.running) {
+        const auto test = engine_.exec(*balancer_id_, {"nginx", "-t", "-q", "-c", render::kBalancerConfigPath});
+        if (test.exit_code != 0)
+            throw DeployError("nginx rejected the balancer configuration (the balancer keeps its previous one):\n" +
+                              test.output);
+        const auto reload = engine_.exec(*balancer_id_, {"nginx", "-s", "reload", "-c", render::kBalancerConfigPath});
+        if (reload.exit_code != 0) throw DeployError("nginx could not reload its configuration:\n" + reload.output);
+        out_.detail("balancer reloaded");
+    }
+    balancer_config_ = config;
+}
+
+void Deployer::apply(const plan::Plan& plan, const plan::Observed& observed,
+                     const std::map<std::string, std::string>& service_images, const std::string& balancer_image,
+                     const std::map<std::string, int>& replica_counts) {
+    (void)replica_counts;
+    if (plan.create_network) {
+        out_.step(fmt::format("creating network {}", stack_.network));
+        try {
+            engine_.create_network(stack_.network, plan::stack_labels(stack_));
+        } catch (const engine::EngineError& e) {
+            if (!e.conflict()) throw;  // made meanwhile by another run: fine
+        }
+    }
+
+    adopt_running_members(plan, observed);
+
+    // What leaves goes out of the balancer first, then gets its drain time.
+    if (!plan.remove.empty()) {
+        sync_balancer();
+        if (balancer_id_) std::this_thread::sleep_for(kReloadSettle);
+        out_.step(fmt::format("removing {} container(s)", plan.remove.size()));
+        std::vector<std::function<void()>> removals;
+        for (const auto& c : plan.remove)
+            removals.push_back([this, c] {
+                remove_container(c.id, c.name, c.running() ? static_cast<int>(options_.drain.count()) : 0);
+            });
+        run_all(std::move(removals));
+    }
+
+    if (!plan.start.empty()) {
+        out_.step(fmt::format("starting {} replica(s)", plan.start.size()));
+        std::vector<std::function<void()>> starts;
+        for (const auto& slot : plan.start) {
+            const auto* service = stack_.find_service(slot.service);
+            starts.push_back([this, service, slot, &service_images] {
+                auto member = start_replica(*service, slot.replica, plan::replica_name(stack_, slot.service, slot.replica),
+                                            service_images.at(slot.service));
+                std::lock_guard lock(members_mutex_);
+                members_[{slot.service, slot.replica}] = std::move(member);
+            });
+        }
+        // Healthy ones join the balancer even when a sibling failed.
+        std::exception_ptr failure;
+        try {
+            run_all(std::move(starts));
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        sync_balancer();
+        if (failure) std::rethrow_exception(failure);
+    }
+
+    if (plan.balancer == plan::BalancerAction::recreate && plan.old_balancer) {
+        remove_container(plan.old_balancer->id, plan.old_balancer->name, 2);
+    }
+    if (plan.balancer != plan::BalancerAction::keep) create_balancer(balancer_image);
+
+    for (const auto& r : plan.replace) {
+        const auto* service = stack_.find_service(r.slot.service);
+        const auto canonical = plan::replica_name(stack_, r.slot.service, r.slot.replica);
+        out_.step(fmt::format("replacing {}", canonical));
+        if (!r.old.running()) {
+            remove_container(r.old.id, r.old.name, 0);
+            auto member = start_replica(*service, r.slot.replica, canonical, service_images.at(r.slot.service));
+            {
+                std::lock_guard lock(members_mutex_);
+                members_[{r.slot.service, r.slot.replica}] = std::move(member);
+            }
+            sync_balancer();
+            continue;
+        }
+        const auto new_name = r.old.name == canonical ? canonical + "-next" : canonical;
+        auto member = start_replica(*service, r.slot.replica, new_name, service_images.at(r.slot.service));
+        {
+            std::lock_guard lock(members_mutex_);
+            members_[{r.slot.service, r.slot.replica}] = member;
+        }
+        sync_balancer();
+        std::this_thread::sleep_for(kReloadSettle);
+        remove_container(r.old.id, r.old.name, static_cast<int>(options_.drain.count()));
+        if (new_name != canonical) engine_.rename_container(member.id, canonical);
+    }
+
+    // Nothing else changed, but the balancer may still list stale addresses
+    // (a replica restarted by the engine, a config written by an older run).
+    sync_balancer();
+}
+
+}  // namespace mldeploy::deploy

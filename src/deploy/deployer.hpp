@@ -1,0 +1,70 @@
+// Executes a plan on the engine: starts replicas and waits for their health,
+// keeps the balancer's upstreams equal to the healthy replicas, rolls replicas
+// one at a time and removes what is no longer wanted, in an order that never
+// sends a request to a replica that is not ready or is going away.
+#pragma once
+
+#include "engine/engine.hpp"
+#include "plan/plan.hpp"
+#include "stack/model.hpp"
+#include "util/output.hpp"
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace mldeploy::deploy {
+
+struct DeployOptions {
+    std::chrono::seconds drain{10};   // how long a replica leaving gets to finish its requests
+};
+
+// The engine's view of a stack: its containers (by label) and whether its network exists.
+plan::Observed observe_stack(engine::Engine& engine, const stack::Stack& stack);
+
+class Deployer {
+public:
+    Deployer(engine::Engine& engine, const stack::Stack& stack, util::Output& out, DeployOptions options);
+
+    // `service_images`: service name -> image id; `balancer_image`: its id.
+    plan::DesiredHashes desired_hashes(const std::map<std::string, std::string>& service_images,
+                                       const std::string& balancer_image) const;
+
+    void apply(const plan::Plan& plan, const plan::Observed& observed,
+               const std::map<std::string, std::string>& service_images, const std::string& balancer_image,
+               const std::map<std::string, int>& replica_counts = {});
+
+private:
+    struct Member {
+        std::string id;
+        std::string name;
+        std::string address;  // ip:port the balancer sends to
+    };
+    using Slot = std::pair<std::string, int>;  // service, replica
+
+    void adopt_running_members(const plan::Plan& plan, const plan::Observed& observed);
+    Member start_replica(const stack::Service& service, int replica, const std::string& name,
+                         const std::string& image_id);
+    void wait_healthy(const stack::Service& service, const std::string& id, const std::string& name);
+    std::string replica_address(const stack::Service& service, const std::string& id);
+    void remove_container(const std::string& id, const std::string& name, int stop_timeout_s);
+    [[noreturn]] void fail_with_logs(const std::string& id, const std::string& what);
+
+    void create_balancer(const std::string& image_id);
+    void sync_balancer();  // writes the config for the current members and reloads
+    void wait_balancer_answers();
+
+    engine::Engine& engine_;
+    const stack::Stack& stack_;
+    util::Output& out_;
+    DeployOptions options_;
+
+    std::mutex members_mutex_;
+    std::map<Slot, Member> members_;       // replicas that take traffic
+    std::optional<std::string> balancer_id_;
+    std::string balancer_config_;          // last written
+};
+
+}  // namespace mldeploy::deploy

@@ -1,0 +1,15 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace mldeploy::deploy {
+
+// A deployment step that failed for a reason that is not an engine call's
+// (a replica that never became healthy, a balancer config nginx rejected).
+class DeployError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace mldeploy::deploy

@@ -1,0 +1,155 @@
+// The container engine as mldeploy needs it: a small abstract interface with a
+// Podman (libpod API) flavour now and a Docker flavour next. The planner and the
+// commands only ever see this interface.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mldeploy::engine {
+
+using Labels = std::map<std::string, std::string>;
+
+// An engine call that failed: the step, the HTTP status (0 for a transport
+// failure) and the engine's own message.
+class EngineError : public std::runtime_error {
+public:
+    EngineError(std::string step, int http_status, std::string engine_message);
+    const std::string& step() const { return step_; }
+    int http_status() const { return status_; }
+    const std::string& engine_message() const { return engine_message_; }
+    bool not_found() const { return status_ == 404; }
+    bool conflict() const { return status_ == 409; }
+
+private:
+    std::string step_;
+    int status_;
+    std::string engine_message_;
+};
+
+struct EngineInfo {
+    std::string flavour;      // "podman" or "docker"
+    std::string version;      // engine version, e.g. "4.3.1"
+    std::string api_version;
+    std::string socket;       // unix socket path in use
+};
+
+struct PortBinding {
+    std::string host_ip;      // "0.0.0.0", "127.0.0.1"
+    int host_port = 0;
+    int container_port = 0;
+    std::string protocol = "tcp";
+};
+
+struct Mount {
+    std::string source;       // host path (bind) or volume name
+    std::string target;
+    std::vector<std::string> options;  // "ro", "rw", ...
+    bool is_bind = true;
+};
+
+struct ContainerSpec {
+    std::string name;
+    std::string image;
+    Labels labels;
+    std::map<std::string, std::string> env;
+    std::vector<std::string> command;      // empty = image default
+    std::string network;                   // joined at create time
+    std::vector<std::string> network_aliases;
+    std::vector<PortBinding> ports;
+    std::vector<Mount> mounts;
+    std::string restart_policy = "no";     // no | on-failure | always | unless-stopped
+    std::optional<double> cpus;
+    std::optional<std::int64_t> memory_bytes;
+    std::optional<std::string> gpus;       // "all" or a count
+    int stop_timeout_s = 10;
+};
+
+struct ContainerSummary {
+    std::string id;
+    std::string name;
+    std::string image;
+    std::string state;        // created | running | exited | paused | ...
+    std::string status;       // engine's human text, e.g. "Up 3 minutes"
+    Labels labels;
+    std::vector<PortBinding> ports;
+};
+
+struct ContainerDetails {
+    std::string id;
+    std::string name;
+    std::string state;
+    bool running = false;
+    int exit_code = 0;
+    int restart_count = 0;
+    std::string image_id;
+    Labels labels;
+    std::map<std::string, std::string> ip_by_network;
+};
+
+struct NetworkSummary {
+    std::string name;
+    std::string id;
+    Labels labels;
+};
+
+struct ExecResult {
+    int exit_code = 0;
+    std::string output;       // stdout and stderr, in order
+};
+
+enum class LogStream { stdout_, stderr_ };
+using LogSink = std::function<void(LogStream, std::string_view line)>;
+// Build and pull progress: one line of the engine's output at a time.
+using ProgressSink = std::function<void(std::string_view line)>;
+
+struct BuildRequest {
+    std::string tag;
+    std::string dockerfile;                 // relative to the context; empty = default
+    std::map<std::string, std::string> args;
+    std::string context_tar;                // a tar of the build context
+};
+
+class Engine {
+public:
+    virtual ~Engine() = default;
+
+    virtual EngineInfo info() = 0;
+
+    // Images
+    virtual std::optional<std::string> image_id(const std::string& reference) = 0;
+    virtual std::string build_image(const BuildRequest& request, const ProgressSink& progress) = 0;
+    virtual void pull_image(const std::string& reference, const ProgressSink& progress) = 0;
+
+    // Networks
+    virtual std::vector<NetworkSummary> list_networks(const Labels& label_filter) = 0;
+    virtual void create_network(const std::string& name, const Labels& labels) = 0;
+    virtual void remove_network(const std::string& name) = 0;  // absent is not an error
+
+    // Containers
+    virtual std::vector<ContainerSummary> list_containers(const Labels& label_filter) = 0;
+    virtual std::string create_container(const ContainerSpec& spec) = 0;  // returns the id
+    virtual void start_container(const std::string& id) = 0;
+    virtual void stop_container(const std::string& id, int timeout_s) = 0;
+    virtual void remove_container(const std::string& id) = 0;  // forced; absent is not an error
+    virtual void rename_container(const std::string& id, const std::string& new_name) = 0;
+    virtual ContainerDetails inspect_container(const std::string& id) = 0;
+
+    // Files and commands inside a container (the balancer's reload)
+    virtual void put_archive(const std::string& id, const std::string& dir, const std::string& tar) = 0;
+    // A tar of `path` (file or folder) inside the container: GET /containers/{id}/archive.
+    virtual std::string get_archive(const std::string& id, const std::string& path) = 0;
+    virtual ExecResult exec(const std::string& id, const std::vector<std::string>& command) = 0;
+
+    // Logs: calls `sink` per line until the stream ends (or forever with follow).
+    virtual void logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) = 0;
+};
+
+}  // namespace mldeploy::engine

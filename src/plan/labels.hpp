@@ -1,0 +1,20 @@
+// The labels that tie engine objects to a stack (CONTRACT.md "What it leaves on
+// the engine"), plus mldeploy's own bookkeeping labels.
+#pragma once
+
+namespace mldeploy::plan::label {
+
+inline constexpr const char* stack = "io.mldeploy.stack";
+inline constexpr const char* role = "io.mldeploy.role";
+inline constexpr const char* service = "io.mldeploy.service";
+inline constexpr const char* replica = "io.mldeploy.replica";
+// Hash of everything that, when changed, needs a new container.
+inline constexpr const char* config_hash = "io.mldeploy.config-hash";
+// The replica's port and health path, so that commands given only -s can probe it.
+inline constexpr const char* port = "io.mldeploy.port";
+inline constexpr const char* health_path = "io.mldeploy.health-path";
+
+inline constexpr const char* role_model = "model";
+inline constexpr const char* role_balancer = "balancer";
+
+}  // namespace mldeploy::plan::label

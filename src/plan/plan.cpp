@@ -1,0 +1,100 @@
+#include "plan/plan.hpp"
+
+#include "plan/labels.hpp"
+#include "plan/specs.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace mldeploy::plan {
+namespace {
+
+int desired_count(const stack::Service& service, const std::map<std::string, int>& overrides) {
+    auto it = overrides.find(service.name);
+    return it != overrides.end() ? it->second : service.replicas;
+}
+
+// Of several containers claiming one replica slot (a roll that was cut short),
+// keep the best: running with the desired config, canonical name first.
+const ObservedContainer* pick_keeper(const std::vector<const ObservedContainer*>& claimants,
+                                     const std::string& wanted_hash, const std::string& canonical_name) {
+    auto score = [&](const ObservedContainer* c) {
+        return (c->running() ? 4 : 0) + (c->config_hash == wanted_hash ? 2 : 0) + (c->name == canonical_name ? 1 : 0);
+    };
+    return *std::max_element(claimants.begin(), claimants.end(),
+                             [&](auto* a, auto* b) { return score(a) < score(b); });
+}
+
+}  // namespace
+
+Plan make_plan(const stack::Stack& stack, const Observed& observed, const DesiredHashes& desired,
+               const std::map<std::string, int>& replica_counts) {
+    Plan plan;
+    plan.create_network = !observed.network_exists;
+
+    std::vector<const ObservedContainer*> balancers;
+    for (const auto& c : observed.containers) {
+        if (c.role == label::role_balancer) {
+            balancers.push_back(&c);
+            continue;
+        }
+        const auto* service = stack.find_service(c.service);
+        if (c.role != label::role_model || service == nullptr || c.replica < 1 ||
+            c.replica > desired_count(*service, replica_counts))
+            plan.remove.push_back(c);
+    }
+
+    for (const auto& service : stack.services) {
+        const int count = desired_count(service, replica_counts);
+        const auto& wanted_hash = desired.service.at(service.name);
+        for (int n = 1; n <= count; ++n) {
+            std::vector<const ObservedContainer*> claimants;
+            for (const auto& c : observed.containers)
+                if (c.role == label::role_model && c.service == service.name && c.replica == n)
+                    claimants.push_back(&c);
+            if (claimants.empty()) {
+                plan.start.push_back({service.name, n});
+                continue;
+            }
+            const auto* keeper = pick_keeper(claimants, wanted_hash, replica_name(stack, service.name, n));
+            for (const auto* c : claimants)
+                if (c != keeper) plan.remove.push_back(*c);
+            if (keeper->config_hash != wanted_hash || !keeper->running())
+                plan.replace.push_back({{service.name, n}, *keeper});
+        }
+    }
+
+    if (balancers.empty()) {
+        plan.balancer = BalancerAction::create;
+    } else {
+        const auto* keeper = pick_keeper(balancers, desired.balancer, balancer_name(stack));
+        for (const auto* b : balancers)
+            if (b != keeper) plan.remove.push_back(*b);
+        if (keeper->config_hash != desired.balancer || !keeper->running()) {
+            plan.balancer = BalancerAction::recreate;
+            plan.old_balancer = *keeper;
+        }
+    }
+    return plan;
+}
+
+std::vector<std::string> describe(const stack::Stack& stack, const Plan& plan) {
+    std::vector<std::string> lines;
+    if (plan.create_network) lines.push_back(fmt::format("create network {}", stack.network));
+    for (const auto& s : plan.start)
+        lines.push_back(fmt::format("start replica {}", replica_name(stack, s.service, s.replica)));
+    for (const auto& r : plan.replace)
+        lines.push_back(fmt::format("replace replica {} ({})", replica_name(stack, r.slot.service, r.slot.replica),
+                                    r.old.running() ? "config changed" : "not running: " + r.old.state));
+    for (const auto& c : plan.remove) lines.push_back(fmt::format("remove {}", c.name));
+    if (plan.balancer == BalancerAction::create)
+        lines.push_back(fmt::format("create balancer {} on port {}", balancer_name(stack), stack.balancer.port));
+    if (plan.balancer == BalancerAction::recreate)
+        lines.push_back(fmt::format("recreate balancer {} (its image or port changed, or it is not running)",
+                                    balancer_name(stack)));
+    if (lines.empty()) lines.push_back("no changes: the stack is up to date");
+    return lines;
+}
+
+}  // namespace mldeploy::plan

@@ -1,0 +1,69 @@
+// Desired (the stack) against observed (what the engine holds) -> a plan of
+// steps. Pure: no engine calls here, so `up --dry-run` prints exactly what `up`
+// executes and the planner is unit-tested without an engine.
+#pragma once
+
+#include "stack/model.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mldeploy::plan {
+
+// A container of the stack as the engine reports it.
+struct ObservedContainer {
+    std::string id;
+    std::string name;
+    std::string role;          // model | balancer
+    std::string service;       // model containers
+    int replica = 0;           // model containers, from 1
+    std::string config_hash;
+    std::string state;         // running | exited | created | ...
+    bool running() const { return state == "running"; }
+};
+
+struct Observed {
+    bool network_exists = false;
+    std::vector<ObservedContainer> containers;
+};
+
+// What each service's replicas and the balancer should carry.
+struct DesiredHashes {
+    std::map<std::string, std::string> service;  // service name -> config hash
+    std::string balancer;
+};
+
+struct ReplicaSlot {
+    std::string service;
+    int replica = 0;
+};
+
+struct Replacement {
+    ReplicaSlot slot;
+    ObservedContainer old;
+};
+
+enum class BalancerAction { keep, create, recreate };
+
+struct Plan {
+    bool create_network = false;
+    std::vector<ReplicaSlot> start;             // replicas that do not exist yet
+    std::vector<Replacement> replace;           // rolled one at a time, new before old leaves
+    std::vector<ObservedContainer> remove;      // surplus replicas, removed services, broken leftovers
+    BalancerAction balancer = BalancerAction::keep;
+    std::optional<ObservedContainer> old_balancer;  // for recreate
+
+    bool changes_replicas() const { return !start.empty() || !replace.empty() || !remove.empty(); }
+    bool empty() const { return !create_network && !changes_replicas() && balancer == BalancerAction::keep; }
+};
+
+// `replica_counts` overrides the stack's replicas per service (scale).
+Plan make_plan(const stack::Stack& stack, const Observed& observed, const DesiredHashes& desired,
+               const std::map<std::string, int>& replica_counts = {});
+
+// Human-readable lines, one per step ("no changes" for an empty plan).
+std::vector<std::string> describe(const stack::Stack& stack, const Plan& plan);
+
+}  // namespace mldeploy::plan

@@ -1,0 +1,26 @@
+// What the engine should hold for a stack: container specs for each replica and
+// the balancer, with their labels and config hashes. Pure functions.
+#pragma once
+
+#include "engine/engine.hpp"
+#include "stack/model.hpp"
+
+#include <string>
+
+namespace mldeploy::plan {
+
+std::string replica_name(const stack::Stack& stack, const std::string& service, int replica);
+std::string balancer_name(const stack::Stack& stack);
+
+// The replica's container; `image_id` (when known) goes into the config hash so
+// that a rebuilt image rolls the replicas.
+engine::ContainerSpec replica_spec(const stack::Stack& stack, const stack::Service& service, int replica,
+                                   const std::string& image_id);
+engine::ContainerSpec balancer_spec(const stack::Stack& stack, const std::string& image_id);
+
+// The hash a spec carries in its io.mldeploy.config-hash label.
+std::string config_hash_of(const engine::ContainerSpec& spec, const std::string& image_id);
+
+engine::Labels stack_labels(const stack::Stack& stack);
+
+}  // namespace mldeploy::plan

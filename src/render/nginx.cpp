@@ -1,0 +1,67 @@
+#include "render/nginx.hpp"
+
+#include "render/templates.hpp"
+#include "util/units.hpp"
+
+#include <kainjow/mustache.hpp>
+
+#include <stdexcept>
+
+namespace mldeploy::render {
+namespace {
+
+using kainjow::mustache::data;
+using kainjow::mustache::mustache;
+
+std::string upstream_name(const std::string& service) { return "mldeploy_" + service; }
+
+std::string method_directive(const std::string& algorithm) {
+    if (algorithm == "least_conn") return "least_conn";
+    if (algorithm == "ip_hash") return "ip_hash";
+    if (algorithm == "random") return "random two least_conn";
+    return "";  // round robin is nginx's default
+}
+
+}  // namespace
+
+std::string render_nginx_config(const stack::Stack& stack, const ReplicaAddresses& replicas) {
+    const auto method = method_directive(stack.balancer.algorithm);
+
+    data upstreams{data::type::list};
+    for (const auto& service : stack.services) {
+        auto it = replicas.find(service.name);
+        if (it == replicas.end() || it->second.empty()) continue;
+        data servers{data::type::list};
+        for (const auto& address : it->second) servers << data{"address", address};
+        data upstream;
+        upstream.set("upstream", upstream_name(service.name));
+        if (!method.empty()) upstream.set("method", method);
+        upstream.set("servers", servers);
+        upstreams << upstream;
+    }
+
+    data routes{data::type::list};
+    for (const auto& route : stack.balancer.routes) {
+        auto it = replicas.find(route.service);
+        data r;
+        r.set("path", route.path);
+        r.set("service", route.service);
+        r.set("upstream", upstream_name(route.service));
+        r.set("has_replicas", it != replicas.end() && !it->second.empty() ? data::type::bool_true
+                                                                          : data::type::bool_false);
+        routes << r;
+    }
+
+    data view;
+    view.set("stack", stack.name);
+    view.set("max_body", util::format_size(stack.balancer.max_body_bytes));
+    view.set("timeout", util::format_duration(stack.balancer.timeout));
+    view.set("upstreams", upstreams);
+    view.set("routes", routes);
+
+    mustache tpl{std::string(template_text("nginx.conf.mustache"))};
+    if (!tpl.is_valid()) throw std::logic_error("nginx template: " + tpl.error_message());
+    return tpl.render(view);
+}
+
+}  // namespace mldeploy::render

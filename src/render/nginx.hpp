@@ -1,0 +1,22 @@
+// The balancer's nginx configuration, rendered from templates/nginx.conf.mustache.
+#pragma once
+
+#include "stack/model.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mldeploy::render {
+
+// host:port of each replica that takes traffic, per service name.
+using ReplicaAddresses = std::map<std::string, std::vector<std::string>>;
+
+std::string render_nginx_config(const stack::Stack& stack, const ReplicaAddresses& replicas);
+
+// Where the config lives inside the balancer container.
+inline constexpr const char* kBalancerConfigDir = "/etc/mldeploy";
+inline constexpr const char* kBalancerConfigPath = "/etc/mldeploy/nginx.conf";
+inline constexpr int kBalancerListenPort = 80;
+
+}  // namespace mldeploy::render

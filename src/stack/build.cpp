@@ -1,0 +1,89 @@
+#include "stack/checks.hpp"
+#include "stack/rules.hpp"
+#include "stack/sections.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+namespace mldeploy::stack::detail {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string> build_keys{"context", "dockerfile", "args"};
+
+std::optional<fs::path> build_context(Context& ctx, const Located<std::string>& written) {
+    fs::path context = ctx.resolve(written.value);
+    std::error_code error;
+    if (!fs::exists(context, error)) {
+        ctx.error(written.pos, fmt::format("build context {} does not exist (looked for {})", in_quotes(written.value),
+                                           context.string()));
+        return std::nullopt;
+    }
+    if (!fs::is_directory(context, error)) {
+        ctx.error(written.pos, fmt::format("build context {} is not a folder", in_quotes(written.value)));
+        return std::nullopt;
+    }
+    return context;
+}
+
+bool is_file_in(const fs::path& folder, const fs::path& relative) {
+    std::error_code error;
+    fs::path normal = relative.lexically_normal();
+    if (normal.is_absolute() || normal.empty() || *normal.begin() == "..") return false;
+    return fs::is_regular_file(folder / normal, error);
+}
+
+// The Containerfile or Dockerfile, relative to the context.
+std::optional<std::string> dockerfile(Context& ctx, const fs::path& context,
+                                      const std::optional<Located<std::string>>& written, const SourcePos& build_pos) {
+    if (written) {
+        if (is_file_in(context, written->value)) return fs::path(written->value).lexically_normal().string();
+        ctx.error(written->pos, fmt::format("dockerfile {} is not a file inside the build context {}",
+                                            in_quotes(written->value), context.string()));
+        return std::nullopt;
+    }
+    for (const char* name : {"Containerfile", "Dockerfile"})
+        if (is_file_in(context, name)) return name;
+    ctx.error(build_pos, fmt::format("no Containerfile or Dockerfile in the build context {}; add one or set "
+                                     "'dockerfile'",
+                                     context.string()));
+    return std::nullopt;
+}
+
+std::optional<Build> read_build_table(const TableReader& service, const toml::table& table) {
+    TableReader reader(service.context(), table, service.child("build"));
+    reader.allow_only(build_keys);
+    auto written_context = reader.string("context", Need::required);
+    auto written_dockerfile = reader.string("dockerfile");
+    auto args = read_variables(reader, "args");
+    if (!written_context) return std::nullopt;
+    auto context = build_context(reader.context(), *written_context);
+    if (!context) return std::nullopt;
+    auto file = dockerfile(reader.context(), *context, written_dockerfile, reader.pos());
+    if (!file) return std::nullopt;
+    return Build{*context, *file, std::move(args)};
+}
+
+}  // namespace
+
+// build = "folder" or build = { context = "folder", dockerfile = "...", args = {...} }
+std::optional<Build> read_build(const TableReader& service) {
+    const toml::node* node = service.find("build");
+    if (node == nullptr) return std::nullopt;
+    if (const auto* table = node->as_table()) return read_build_table(service, *table);
+    if (!node->is_string()) {
+        service.wrong_type("build", *node, "a string (the build context) or a table");
+        return std::nullopt;
+    }
+    auto written = service.string("build");
+    if (!written) return std::nullopt;
+    auto context = build_context(service.context(), *written);
+    if (!context) return std::nullopt;
+    auto file = dockerfile(service.context(), *context, std::nullopt, written->pos);
+    if (!file) return std::nullopt;
+    return Build{*context, *file, {}};
+}
+
+}  // namespace mldeploy::stack::detail

@@ -1,0 +1,129 @@
+#include "stack/load.hpp"
+
+#include "stack/reader.hpp"
+#include "stack/rules.hpp"
+#include "stack/sections.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+namespace mldeploy::stack {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace detail;
+
+const std::vector<std::string> top_level_keys{"name", "network", "services", "balancer"};
+const std::vector<std::string> network_keys{"name"};
+
+[[noreturn]] void fail(const std::string& file_label, int line, int column, std::string message) {
+    throw StackError({Diagnostic{{file_label, line, column}, std::move(message)}});
+}
+
+toml::table parse_toml(std::string_view text, const std::string& file_label) {
+    try {
+        return toml::parse(text, std::string_view(file_label));
+    } catch (const toml::parse_error& e) {
+        const auto& begin = e.source().begin;
+        fail(file_label, static_cast<int>(begin.line), static_cast<int>(begin.column), std::string(e.description()));
+    }
+}
+
+std::string read_stack_name(const TableReader& top) {
+    auto name = top.string("name", Need::required);
+    if (!name) return "";
+    if (!is_valid_name(name->value))
+        top.context().error(name->pos, fmt::format("'name' must be lowercase letters, digits, '-' and '_', start "
+                                                   "with a letter or digit and be at most {} characters, not {}",
+                                                   max_name_length, in_quotes(name->value)));
+    return name->value;
+}
+
+std::string read_network(const TableReader& top, const std::string& stack_name) {
+    std::string default_name = stack_name + "_net";
+    const toml::table* table = top.subtable("network");
+    if (table == nullptr) return default_name;
+    TableReader network(top.context(), *table, "network");
+    network.allow_only(network_keys);
+    auto name = network.string("name");
+    if (!name) return default_name;
+    if (!is_valid_network_name(name->value)) {
+        top.context().error(name->pos, fmt::format("network 'name' must be lowercase letters, digits, '-', '_' and "
+                                                   "'.', start with a letter or digit and be at most {} characters, "
+                                                   "not {}",
+                                                   max_name_length, in_quotes(name->value)));
+    }
+    return name->value;
+}
+
+std::vector<Service> read_services(const TableReader& top, const std::string& stack_name) {
+    std::vector<Service> services;
+    Context& ctx = top.context();
+    const toml::table* table = top.subtable("services");
+    if (table == nullptr) {
+        if (top.find("services") == nullptr)
+            ctx.error(ctx.whole_file(), "no services: add at least one [services.<name>] table");
+        return services;
+    }
+    TableReader reader(ctx, *table, "services");
+    for (const auto& [name, value] : reader.entries_in_order()) {
+        if (const auto* service = value->as_table())
+            services.push_back(read_service(reader, *name, *service, stack_name));
+        else
+            reader.wrong_type(name->str(), *value, "a table ([" + reader.child(name->str()) + "])");
+    }
+    if (table->empty()) ctx.error(reader.pos(), "no services: add at least one [services.<name>] table");
+    return services;
+}
+
+Stack read_stack(Context& ctx, const toml::table& root) {
+    TableReader top(ctx, root, "");
+    top.allow_only(top_level_keys);
+    Stack stack;
+    stack.name = read_stack_name(top);
+    stack.network = read_network(top, stack.name);
+    stack.services = read_services(top, stack.name);
+    const toml::table* balancer = top.subtable("balancer");
+    if (balancer != nullptr || top.find("balancer") == nullptr)
+        stack.balancer = read_balancer(ctx, balancer, stack.services);
+    return stack;
+}
+
+[[noreturn]] void cannot_read(const fs::path& file, int error) {
+    fail(file.string(), 0, 0, fmt::format("cannot read: {}", std::strerror(error)));
+}
+
+std::string read_file_text(const fs::path& file) {
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> stream(std::fopen(file.c_str(), "rb"), &std::fclose);
+    if (!stream) cannot_read(file, errno);
+    std::string text;
+    std::array<char, 65536> buffer{};
+    while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), stream.get())) text.append(buffer.data(), n);
+    if (std::ferror(stream.get()) != 0) cannot_read(file, errno);  // EISDIR for a folder
+    return text;
+}
+
+}  // namespace
+
+Stack load_stack_text(std::string_view text, const fs::path& file, const EnvLookup& env) {
+    const std::string file_label = file.string();
+    const fs::path absolute_file = fs::absolute(file).lexically_normal();
+    toml::table root = parse_toml(text, file_label);
+    Context ctx(file_label, absolute_file.parent_path(), env);
+    Stack stack = read_stack(ctx, root);
+    if (ctx.has_errors()) throw StackError(ctx.take_diagnostics());
+    stack.file = absolute_file;
+    stack.dir = absolute_file.parent_path();
+    return stack;
+}
+
+Stack load_stack_file(const fs::path& file, const EnvLookup& env) {
+    return load_stack_text(read_file_text(file), file, env);
+}
+
+}  // namespace mldeploy::stack

@@ -1,0 +1,97 @@
+// The resolved stack: plain structs, filled by the loader (load.hpp) and read by
+// the planner and the renderer. No behaviour lives here.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mldeploy::stack {
+
+using Millis = std::chrono::milliseconds;
+
+// Where a value was written, for messages that point at the file.
+struct SourcePos {
+    std::string file;
+    int line = 0;
+    int column = 0;
+};
+
+struct Build {
+    std::filesystem::path context;         // absolute
+    std::string dockerfile;                // relative to context; empty = engine default
+    std::map<std::string, std::string> args;
+};
+
+struct Health {
+    std::string path = "/healthz";         // starts with '/'
+    Millis interval{2000};
+    Millis timeout{1000};
+    int retries = 3;
+    Millis start_period{30000};
+};
+
+struct Resources {
+    std::optional<double> cpus;
+    std::optional<std::int64_t> memory_bytes;
+    // GPUs: nullopt = none; "all"; or a count as decimal text ("1", "2").
+    std::optional<std::string> gpus;
+};
+
+struct Volume {
+    std::string source;                    // absolute host path, or a named volume
+    std::string target;                    // absolute path inside the container
+    std::string options;                   // "ro", "rw", "" ...
+    bool is_bind = true;
+};
+
+struct Service {
+    std::string name;
+    std::optional<Build> build;
+    std::string image;                     // tag to build, or image to run
+    int port = 0;                          // inside the container
+    int replicas = 1;
+    std::vector<std::string> command;      // empty = image default
+    std::map<std::string, std::string> env;
+    std::vector<Volume> volumes;
+    std::string restart = "no";            // no | on-failure | always | unless-stopped
+    std::optional<Health> health;
+    Resources resources;
+    SourcePos pos;                         // of the [services.<name>] table
+};
+
+struct Route {
+    std::string path;                      // starts with '/'
+    std::string service;
+};
+
+struct Balancer {
+    std::string image = "docker.io/library/nginx:stable";
+    int port = 0;                          // host port
+    std::string host_ip = "0.0.0.0";
+    std::string algorithm = "round_robin"; // round_robin | least_conn | ip_hash | random
+    std::int64_t max_body_bytes = 100LL * 1024 * 1024;
+    Millis timeout{300000};
+    std::vector<Route> routes;             // never empty after loading
+};
+
+struct Stack {
+    std::string name;
+    std::string network;                   // "<name>_net" unless set
+    std::filesystem::path file;            // absolute path of the stack file
+    std::filesystem::path dir;             // its folder: relative paths resolve here
+    std::vector<Service> services;         // in the order they are written
+    Balancer balancer;
+
+    const Service* find_service(std::string_view service_name) const {
+        for (const auto& s : services)
+            if (s.name == service_name) return &s;
+        return nullptr;
+    }
+};
+
+}  // namespace mldeploy::stack

@@ -1,0 +1,196 @@
+#include "stack/serialize.hpp"
+
+#include "util/units.hpp"
+
+#include <nlohmann/json.hpp>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+namespace mldeploy::stack {
+namespace {
+
+using nlohmann::json;
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::toupper(c); });
+    return out;
+}
+
+std::map<std::string, std::string> shown_env(const Service& s, bool redact) {
+    auto env = s.env;
+    if (redact)
+        for (auto& [k, v] : env)
+            if (looks_secret(k)) v = "***";
+    return env;
+}
+
+std::string volume_text(const Volume& v) {
+    return v.source + ":" + v.target + (v.options.empty() ? "" : ":" + v.options);
+}
+
+}  // namespace
+
+bool looks_secret(std::string_view env_name) {
+    const auto name = upper(env_name);
+    for (const char* word : {"SECRET", "TOKEN", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH"})
+        if (name.find(word) != std::string::npos) return true;
+    return false;
+}
+
+json to_json(const Stack& stack, bool redact) {
+    json j;
+    j["name"] = stack.name;
+    j["network"] = stack.network;
+    j["file"] = stack.file.string();
+    auto& services = j["services"] = json::array();
+    for (const auto& s : stack.services) {
+        json sj;
+        sj["name"] = s.name;
+        if (s.build)
+            sj["build"] = {{"context", s.build->context.string()},
+                           {"dockerfile", s.build->dockerfile},
+                           {"args", s.build->args}};
+        sj["image"] = s.image;
+        sj["port"] = s.port;
+        sj["replicas"] = s.replicas;
+        sj["command"] = s.command;
+        sj["env"] = shown_env(s, redact);
+        auto& volumes = sj["volumes"] = json::array();
+        for (const auto& v : s.volumes)
+            volumes.push_back({{"source", v.source}, {"target", v.target}, {"options", v.options}, {"bind", v.is_bind}});
+        sj["restart"] = s.restart;
+        if (s.health)
+            sj["health"] = {{"path", s.health->path},
+                            {"interval_ms", s.health->interval.count()},
+                            {"timeout_ms", s.health->timeout.count()},
+                            {"retries", s.health->retries},
+                            {"start_period_ms", s.health->start_period.count()}};
+        json res = json::object();
+        if (s.resources.cpus) res["cpus"] = *s.resources.cpus;
+        if (s.resources.memory_bytes) res["memory_bytes"] = *s.resources.memory_bytes;
+        if (s.resources.gpus) res["gpus"] = *s.resources.gpus;
+        sj["resources"] = res;
+        services.push_back(sj);
+    }
+    const auto& b = stack.balancer;
+    json routes = json::array();
+    for (const auto& r : b.routes) routes.push_back({{"path", r.path}, {"service", r.service}});
+    j["balancer"] = {{"image", b.image},     {"port", b.port},
+                     {"host_ip", b.host_ip}, {"algorithm", b.algorithm},
+                     {"max_body_bytes", b.max_body_bytes}, {"timeout_ms", b.timeout.count()},
+                     {"routes", routes}};
+    return j;
+}
+
+Stack stack_from_json(const json& j) {
+    Stack stack;
+    stack.name = j.at("name").get<std::string>();
+    stack.network = j.at("network").get<std::string>();
+    stack.file = j.value("file", "");
+    stack.dir = stack.file.parent_path();
+    for (const auto& sj : j.at("services")) {
+        Service s;
+        s.name = sj.at("name").get<std::string>();
+        if (sj.contains("build")) {
+            Build b;
+            b.context = sj["build"].at("context").get<std::string>();
+            b.dockerfile = sj["build"].value("dockerfile", "");
+            b.args = sj["build"].value("args", std::map<std::string, std::string>{});
+            s.build = b;
+        }
+        s.image = sj.at("image").get<std::string>();
+        s.port = sj.at("port").get<int>();
+        s.replicas = sj.at("replicas").get<int>();
+        s.command = sj.value("command", std::vector<std::string>{});
+        s.env = sj.value("env", std::map<std::string, std::string>{});
+        for (const auto& v : sj.value("volumes", json::array()))
+            s.volumes.push_back({v.at("source").get<std::string>(), v.at("target").get<std::string>(),
+                                 v.value("options", ""), v.value("bind", true)});
+        s.restart = sj.value("restart", "no");
+        if (sj.contains("health")) {
+            const auto& h = sj["health"];
+            s.health = Health{h.at("path").get<std::string>(), Millis(h.at("interval_ms").get<long>()),
+                              Millis(h.at("timeout_ms").get<long>()), h.at("retries").get<int>(),
+                              Millis(h.at("start_period_ms").get<long>())};
+        }
+        const auto& res = sj.value("resources", json::object());
+        if (res.contains("cpus")) s.resources.cpus = res["cpus"].get<double>();
+        if (res.contains("memory_bytes")) s.resources.memory_bytes = res["memory_bytes"].get<std::int64_t>();
+        if (res.contains("gpus")) s.resources.gpus = res["gpus"].get<std::string>();
+        stack.services.push_back(std::move(s));
+    }
+    const auto& bj = j.at("balancer");
+    auto& b = stack.balancer;
+    b.image = bj.at("image").get<std::string>();
+    b.port = bj.at("port").get<int>();
+    b.host_ip = bj.at("host_ip").get<std::string>();
+    b.algorithm = bj.at("algorithm").get<std::string>();
+    b.max_body_bytes = bj.at("max_body_bytes").get<std::int64_t>();
+    b.timeout = Millis(bj.at("timeout_ms").get<long>());
+    for (const auto& r : bj.at("routes")) b.routes.push_back({r.at("path").get<std::string>(), r.at("service").get<std::string>()});
+    return stack;
+}
+
+std::string to_toml(const Stack& stack, bool redact) {
+    toml::table root;
+    root.insert("name", stack.name);
+    root.insert("network", toml::table{{"name", stack.network}});
+    toml::table services;
+    for (const auto& s : stack.services) {
+        toml::table t;
+        if (s.build) {
+            toml::table args;
+            for (const auto& [k, v] : s.build->args) args.insert(k, v);
+            t.insert("build", toml::table{{"context", s.build->context.string()},
+                                          {"dockerfile", s.build->dockerfile},
+                                          {"args", std::move(args)}});
+        }
+        t.insert("image", s.image);
+        t.insert("port", s.port);
+        t.insert("replicas", s.replicas);
+        if (!s.command.empty()) {
+            toml::array cmd;
+            for (const auto& c : s.command) cmd.push_back(c);
+            t.insert("command", std::move(cmd));
+        }
+        toml::table env;
+        for (const auto& [k, v] : shown_env(s, redact)) env.insert(k, v);
+        t.insert("env", std::move(env));
+        toml::array volumes;
+        for (const auto& v : s.volumes) volumes.push_back(volume_text(v));
+        t.insert("volumes", std::move(volumes));
+        t.insert("restart", s.restart);
+        if (s.health)
+            t.insert("health", toml::table{{"path", s.health->path},
+                                           {"interval", util::format_duration(s.health->interval)},
+                                           {"timeout", util::format_duration(s.health->timeout)},
+                                           {"retries", s.health->retries},
+                                           {"start_period", util::format_duration(s.health->start_period)}});
+        toml::table res;
+        if (s.resources.cpus) res.insert("cpus", *s.resources.cpus);
+        if (s.resources.memory_bytes) res.insert("memory", util::format_size(*s.resources.memory_bytes));
+        if (s.resources.gpus) res.insert("gpus", *s.resources.gpus);
+        if (!res.empty()) t.insert("resources", std::move(res));
+        services.insert(s.name, std::move(t));
+    }
+    root.insert("services", std::move(services));
+    const auto& b = stack.balancer;
+    toml::array routes;
+    for (const auto& r : b.routes) routes.push_back(toml::table{{"path", r.path}, {"service", r.service}});
+    root.insert("balancer", toml::table{{"image", b.image},
+                                        {"port", b.port},
+                                        {"host_ip", b.host_ip},
+                                        {"algorithm", b.algorithm},
+                                        {"max_body", util::format_size(b.max_body_bytes)},
+                                        {"timeout", util::format_duration(b.timeout)},
+                                        {"routes", std::move(routes)}});
+    std::ostringstream os;
+    os << root << "\n";
+    return os.str();
+}
+
+}  // namespace mldeploy::stack

@@ -1,0 +1,19 @@
+// The resolved stack as JSON (stored inside the balancer, so that commands given
+// only a stack's name can scale it) and as TOML (what `mldeploy config` prints).
+#pragma once
+
+#include "stack/model.hpp"
+
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+namespace mldeploy::stack {
+
+// `redact`: env values whose names look secret (TOKEN, SECRET, PASSWORD, KEY...) become "***".
+nlohmann::json to_json(const Stack& stack, bool redact);
+Stack stack_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception on bad input
+std::string to_toml(const Stack& stack, bool redact);
+
+bool looks_secret(std::string_view env_name);
+
+}  // namespace mldeploy::stack

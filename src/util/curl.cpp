@@ -1,0 +1,77 @@
+#include "util/curl.hpp"
+
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <utility>
+
+namespace mldeploy::util {
+
+void curl_global_init_once() {
+    static std::once_flag once;
+    static CURLcode result = CURLE_OK;
+    std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
+    if (result != CURLE_OK) {
+        throw std::runtime_error(std::string("curl_global_init failed: ") + curl_easy_strerror(result));
+    }
+}
+
+CurlEasy::CurlEasy() {
+    curl_global_init_once();
+    handle_ = curl_easy_init();
+    if (handle_ == nullptr) {
+        throw std::runtime_error("curl_easy_init failed");
+    }
+}
+
+CurlEasy::~CurlEasy() {
+    if (handle_ != nullptr) {
+        curl_easy_cleanup(handle_);
+    }
+}
+
+CurlEasy::CurlEasy(CurlEasy&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+
+CurlEasy& CurlEasy::operator=(CurlEasy&& other) noexcept {
+    if (this != &other) {
+        if (handle_ != nullptr) {
+            curl_easy_cleanup(handle_);
+        }
+        handle_ = std::exchange(other.handle_, nullptr);
+    }
+    return *this;
+}
+
+void CurlEasy::reset_options() {
+    if (handle_ != nullptr) {
+        curl_easy_reset(handle_);
+    }
+}
+
+CurlSlist::~CurlSlist() {
+    if (list_ != nullptr) {
+        curl_slist_free_all(list_);
+    }
+}
+
+CurlSlist::CurlSlist(CurlSlist&& other) noexcept : list_(std::exchange(other.list_, nullptr)) {}
+
+CurlSlist& CurlSlist::operator=(CurlSlist&& other) noexcept {
+    if (this != &other) {
+        if (list_ != nullptr) {
+            curl_slist_free_all(list_);
+        }
+        list_ = std::exchange(other.list_, nullptr);
+    }
+    return *this;
+}
+
+void CurlSlist::append(const std::string& line) {
+    curl_slist* grown = curl_slist_append(list_, line.c_str());
+    if (grown == nullptr) {
+        throw std::bad_alloc();
+    }
+    list_ = grown;
+}
+
+}  // namespace mldeploy::util

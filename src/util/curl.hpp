@@ -1,0 +1,50 @@
+// Move-only owners of libcurl's C handles: an easy handle and a header list.
+// curl_global_init runs once per process, before the first handle is made.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <string>
+
+namespace mldeploy::util {
+
+// Calls curl_global_init(CURL_GLOBAL_DEFAULT) once (thread-safe); throws
+// std::runtime_error if it fails. Every CurlEasy calls it, so explicit calls are
+// only needed to initialise early, before any threads start.
+void curl_global_init_once();
+
+class CurlEasy {
+public:
+    CurlEasy();  // a new handle; throws std::runtime_error if curl cannot make one
+    ~CurlEasy();
+    CurlEasy(CurlEasy&& other) noexcept;
+    CurlEasy& operator=(CurlEasy&& other) noexcept;
+    CurlEasy(const CurlEasy&) = delete;
+    CurlEasy& operator=(const CurlEasy&) = delete;
+
+    CURL* get() const { return handle_; }
+
+    // Forgets every option set so far; keeps live connections (curl_easy_reset).
+    void reset_options();
+
+private:
+    CURL* handle_ = nullptr;
+};
+
+class CurlSlist {
+public:
+    CurlSlist() = default;
+    ~CurlSlist();
+    CurlSlist(CurlSlist&& other) noexcept;
+    CurlSlist& operator=(CurlSlist&& other) noexcept;
+    CurlSlist(const CurlSlist&) = delete;
+    CurlSlist& operator=(const CurlSlist&) = delete;
+
+    void append(const std::string& line);  // throws std::bad_alloc when curl cannot
+    curl_slist* get() const { return list_; }
+
+private:
+    curl_slist* list_ = nullptr;
+};
+
+}  // namespace mldeploy::util

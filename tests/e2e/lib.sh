@@ -1,0 +1,62 @@
+# Shared helpers for the end-to-end tests: they drive the real mldeploy binary
+# against the real engine and ask the engine directly what exists.
+set -euo pipefail
+
+MLDEPLOY=${MLDEPLOY:?set MLDEPLOY to the mldeploy binary}
+REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+SOCK=${ENGINE_SOCK:-/run/podman/podman.sock}
+API=${ENGINE_API:-/v4.0.0/libpod}
+WORK=$(mktemp -d /tmp/mldeploy-e2e.XXXXXX)
+CHECKS=0
+FAILS=0
+
+fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+pass() { echo "ok: $*"; CHECKS=$((CHECKS + 1)); }
+check() {  # check "what" command...
+  local what=$1; shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+finish() {
+  echo "$CHECKS passed, $FAILS failed"
+  [ "$FAILS" -eq 0 ]
+}
+
+# The engine must answer: in CI a missing engine is a failure, never a skip.
+require_engine() {
+  if ! curl -fsS --unix-socket "$SOCK" http://d/_ping >/dev/null; then
+    echo "FAIL: no engine answers on $SOCK (run packaging/install-deps.sh)" >&2
+    exit 1
+  fi
+}
+
+engine_get() { curl -fsS --unix-socket "$SOCK" "http://d$API$1"; }
+
+# Containers (all states) and networks carrying every label given as KEY=VALUE.
+label_filter() { jq -rn '{label: $ARGS.positional} | tojson | @uri' --args "$@"; }
+count_containers() { engine_get "/containers/json?all=true&filters=$(label_filter "$@")" | jq length; }
+count_networks() { engine_get "/networks/json?filters=$(label_filter "$@")" | jq length; }
+container_ids() { engine_get "/containers/json?all=true&filters=$(label_filter "$@")" | jq -r '.[].Id' | sort; }
+
+# Removes whatever a test left, even when it failed half-way.
+cleanup_stack() {
+  local name=$1
+  "$MLDEPLOY" down -s "$name" -q >/dev/null 2>&1 || true
+}
+
+eq() { [ "$1" = "$2" ] || { echo "  expected '$2', got '$1'" >&2; return 1; }; }
+contains() { grep -q -- "$2" <<<"$1" || { echo "  '$2' not in: $1" >&2; return 1; }; }
+
+# Sends requests in a loop until $WORK/stop-load exists; writes one status code a line.
+start_load() {  # start_load URL OUTFILE
+  rm -f "$WORK/stop-load"
+  (
+    while [ ! -e "$WORK/stop-load" ]; do
+      curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 "$1" || echo "000"
+    done >"$2"
+  ) &
+  LOAD_PID=$!
+}
+stop_load() {
+  touch "$WORK/stop-load"
+  wait "$LOAD_PID" || true
+}
