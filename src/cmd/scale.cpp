@@ -16,10 +16,21 @@ struct ScaleOptions {
     int drain_s = 10;
 };
 
+// The stack file when there is one; else the stack as last deployed, which its
+// balancer keeps (so `scale -s NAME` needs no file).
+stack::Stack stack_to_scale(const GlobalOptions& g, engine::Engine& engine) {
+    if (stack_file_path(g)) return load_stack(g);
+    const auto name = resolve_stack_name(g, engine);
+    if (auto deployed = deploy::load_deployed_stack(engine, name)) return *deployed;
+    throw UsageError(fmt::format("stack '{}' is not fully deployed (it has no balancer holding its configuration); "
+                                 "run `mldeploy up` with its file, or give the file with -f",
+                                 name));
+}
+
 int run_scale(const GlobalOptions& g, const ScaleOptions& o) {
-    const auto stack = load_stack(g);
-    const auto service_name = resolve_service(stack, o.service);
     auto engine = connect_engine(g);
+    const auto stack = stack_to_scale(g, *engine);
+    const auto service_name = resolve_service(stack, o.service);
     auto& out = output();
 
     // Scaling changes counts only; config changes are `up`'s job. Images are the

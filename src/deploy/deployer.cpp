@@ -6,7 +6,11 @@
 #include "plan/observe.hpp"
 #include "plan/specs.hpp"
 #include "render/nginx.hpp"
+#include "stack/serialize.hpp"
 #include "util/tar.hpp"
+#include "util/untar.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
 
@@ -52,6 +56,23 @@ plan::Observed observe_stack(engine::Engine& engine, const stack::Stack& stack) 
     return plan::observe(containers, network_exists);
 }
 
+std::optional<stack::Stack> load_deployed_stack(engine::Engine& engine, const std::string& stack_name) {
+    const auto balancers =
+        engine.list_containers({{plan::label::stack, stack_name}, {plan::label::role, plan::label::role_balancer}});
+    for (const auto& b : balancers) {
+        std::string tar;
+        try {
+            tar = engine.get_archive(b.id, std::string(render::kBalancerConfigDir) + "/" + kDeployedStackFile);
+        } catch (const engine::EngineError& e) {
+            if (e.not_found()) continue;
+            throw;
+        }
+        if (auto text = util::untar_file(tar, kDeployedStackFile))
+            return stack::stack_from_json(nlohmann::json::parse(*text));
+    }
+    return std::nullopt;
+}
+
 Deployer::Deployer(engine::Engine& engine, const stack::Stack& stack, util::Output& out, DeployOptions options)
     : engine_(engine), stack_(stack), out_(out), options_(options) {}
 
@@ -71,8 +92,10 @@ void Deployer::adopt_running_members(const plan::Plan& plan, const plan::Observe
     for (const auto& c : observed.containers) {
         if (c.role == plan::label::role_balancer) {
             if (c.running() && plan.balancer == plan::BalancerAction::keep &&
-                std::none_of(plan.remove.begin(), plan.remove.end(), [&](auto& r) { return r.id == c.id; }))
+                std::none_of(plan.remove.begin(), plan.remove.end(), [&](auto& r) { return r.id == c.id; })) {
                 balancer_id_ = c.id;
+                lookups.push_back([this] { read_balancer_files(); });
+            }
             continue;
         }
         const auto* service = stack_.find_service(c.service);
@@ -217,6 +240,12 @@ void Deployer::create_balancer(const std::string& image_id) {
     out_.done(fmt::format("balancer answers on port {}", stack_.balancer.port));
 }
 
+void Deployer::read_balancer_files() {
+    const auto tar = engine_.get_archive(*balancer_id_, render::kBalancerConfigDir);
+    balancer_config_ = util::untar_file(tar, "nginx.conf").value_or("");
+    balancer_stack_json_ = util::untar_file(tar, kDeployedStackFile).value_or("");
+}
+
 void Deployer::sync_balancer() {
     if (!balancer_id_) return;
     render::ReplicaAddresses addresses;
@@ -225,9 +254,18 @@ void Deployer::sync_balancer() {
         for (const auto& [slot, member] : members_) addresses[slot.first].push_back(member.address);
     }
     const auto config = render::render_nginx_config(stack_, addresses);
-    if (config == balancer_config_) return;
+    auto deployed = stack_;
+    for (auto& s : deployed.services)
+        if (auto it = replica_counts_.find(s.name); it != replica_counts_.end()) s.replicas = it->second;
+    const auto stack_json = stack::to_json(deployed, false).dump(2);
+    if (config == balancer_config_ && stack_json == balancer_stack_json_) return;
+
     const auto details = engine_.inspect_container(*balancer_id_);
-    engine_.put_archive(*balancer_id_, "/etc", util::tar_files({{"mldeploy/nginx.conf", config, 0644}}));
+    engine_.put_archive(*balancer_id_, "/etc",
+                        util::tar_files({{"mldeploy/nginx.conf", config, 0644},
+                                         {std::string("mldeploy/") + kDeployedStackFile, stack_json, 0600}}));
+    balancer_stack_json_ = stack_json;
+    if (config == balancer_config_) return;  // only the stored stack changed: nginx needs nothing
     if (details.running) {
         const auto test = engine_.exec(*balancer_id_, {"nginx", "-t", "-q", "-c", render::kBalancerConfigPath});
         if (test.exit_code != 0)
@@ -243,7 +281,7 @@ void Deployer::sync_balancer() {
 void Deployer::apply(const plan::Plan& plan, const plan::Observed& observed,
                      const std::map<std::string, std::string>& service_images, const std::string& balancer_image,
                      const std::map<std::string, int>& replica_counts) {
-    (void)replica_counts;
+    replica_counts_ = replica_counts;
     if (plan.create_network) {
         out_.step(fmt::format("creating network {}", stack_.network));
         try {

@@ -53,7 +53,8 @@ private:
     [[noreturn]] void fail_with_logs(const std::string& id, const std::string& what);
 
     void create_balancer(const std::string& image_id);
-    void sync_balancer();  // writes the config for the current members and reloads
+    void read_balancer_files();  // what an adopted balancer holds now
+    void sync_balancer();        // writes the config for the current members and reloads
     void wait_balancer_answers();
 
     engine::Engine& engine_;
@@ -64,7 +65,17 @@ private:
     std::mutex members_mutex_;
     std::map<Slot, Member> members_;       // replicas that take traffic
     std::optional<std::string> balancer_id_;
-    std::string balancer_config_;          // last written
+    std::string balancer_config_;          // nginx.conf as the balancer holds it
+    std::string balancer_stack_json_;      // stack.json as the balancer holds it
+    std::map<std::string, int> replica_counts_;  // what this run deploys, per service
 };
+
+// Where the balancer keeps the resolved stack it was last given: commands named
+// only by -s read it back (scale needs the services' full configuration).
+inline constexpr const char* kDeployedStackFile = "stack.json";
+
+// The stack as last deployed, read from its balancer; nullopt when the stack has
+// no balancer or the balancer holds no stack.json.
+std::optional<stack::Stack> load_deployed_stack(engine::Engine& engine, const std::string& stack_name);
 
 }  // namespace mldeploy::deploy

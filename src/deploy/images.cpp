@@ -13,7 +13,8 @@ std::string build_service_image(engine::Engine& engine, const stack::Service& se
     request.tag = service.image;
     request.dockerfile = build.dockerfile;
     request.args = build.args;
-    request.context_tar = util::tar_directory(build.context, util::read_dockerignore(build.context));
+    request.context_tar =
+        util::tar_directory(build.context, util::read_dockerignore(build.context), {build.dockerfile});
     const auto id = engine.build_image(request, [&](std::string_view line) {
         out.detail(fmt::format("[{}] {}", service.name, line));
     });
