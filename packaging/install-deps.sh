@@ -15,7 +15,7 @@ BUILD_PKGS=(build-essential cmake pkg-config ninja-build
   libcurl4-openssl-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libcli11-dev doctest-dev libkainjow-mustache-dev libyaml-cpp-dev libarchive-dev)
 ENGINE_PKGS=(podman runc netavark aardvark-dns iptables debootstrap)
-TOOL_PKGS=(curl apache2-utils jq)
+TOOL_PKGS=(curl apache2-utils jq hey)
 
 missing=()
 for p in "${BUILD_PKGS[@]}" "${ENGINE_PKGS[@]}" "${TOOL_PKGS[@]}"; do

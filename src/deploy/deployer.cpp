@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <future>
 #include <thread>
 
@@ -123,6 +124,7 @@ void Deployer::fail_with_logs(const std::string& id, const std::string& what) {
     std::string tail;
     try {
         engine_.logs(id, false, 20, [&](engine::LogStream, std::string_view line) {
+            if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
             tail += "\n    | ";
             tail += line;
         });
@@ -174,7 +176,17 @@ Deployer::Member Deployer::start_replica(const stack::Service& service, int repl
     auto spec = plan::replica_spec(stack_, service, replica, image_id);
     spec.name = name;
     const auto started = Clock::now();
-    const auto id = engine_.create_container(spec);
+    std::string id;
+    try {
+        id = engine_.create_container(spec);
+    } catch (const engine::EngineError& e) {
+        // Another mldeploy run is creating the same replica right now: the name
+        // is the engine's lock. Wait for that one instead of making a second.
+        if (!e.conflict()) throw;
+        out_.detail(fmt::format("{} is being created by another run; waiting for it", name));
+        wait_healthy(service, name, name);
+        return Member{engine_.inspect_container(name).id, name, replica_address(service, name)};
+    }
     try {
         engine_.start_container(id);
         wait_healthy(service, id, name);
@@ -204,11 +216,28 @@ void Deployer::remove_container(const std::string& id, const std::string& name, 
     out_.done(fmt::format("removed {}", name));
 }
 
-void Deployer::wait_balancer_answers() {
+std::string Deployer::balancer_url(const std::string& path) const {
     auto host = stack_.balancer.host_ip;
     if (host == "0.0.0.0") host = "127.0.0.1";
     if (host == "::") host = "::1";
-    const auto url = http_url(host, stack_.balancer.port, "/_mldeploy/health");
+    return http_url(host, stack_.balancer.port, path);
+}
+
+void Deployer::drain_client_connections() {
+    const auto marker = render::drain_marker_of(balancer_config_);
+    if (!marker) return;
+    // Only this probe's own connection: nobody to drain.
+    const auto status = http_get(balancer_url("/_mldeploy/status"), std::chrono::milliseconds(1000));
+    int active = -1;
+    if (status.ok()) std::sscanf(status.body.c_str(), "Active connections: %d", &active);
+    if (active == 1) return;
+    engine_.put_archive(*balancer_id_, render::kBalancerConfigDir, util::tar_files({{*marker, "", 0644}}));
+    out_.detail(fmt::format("draining {} client connection(s) before the reload", active > 0 ? active - 1 : active));
+    std::this_thread::sleep_for(options_.connection_drain);
+}
+
+void Deployer::wait_balancer_answers() {
+    const auto url = balancer_url("/_mldeploy/health");
     const auto deadline = Clock::now() + std::chrono::seconds(30);
     ProbeResult probe;
     while (Clock::now() < deadline) {
@@ -223,7 +252,21 @@ void Deployer::wait_balancer_answers() {
 void Deployer::create_balancer(const std::string& image_id) {
     const auto spec = plan::balancer_spec(stack_, image_id);
     out_.step(fmt::format("starting balancer {} on {}:{}", spec.name, stack_.balancer.host_ip, stack_.balancer.port));
-    const auto id = engine_.create_container(spec);
+    std::string id;
+    try {
+        id = engine_.create_container(spec);
+    } catch (const engine::EngineError& e) {
+        if (!e.conflict()) throw;
+        // Made by a concurrent run: use it, with this run's view of the replicas.
+        balancer_id_ = engine_.inspect_container(spec.name).id;
+        const auto deadline = Clock::now() + std::chrono::seconds(30);
+        while (!engine_.inspect_container(*balancer_id_).running && Clock::now() < deadline)
+            std::this_thread::sleep_for(kPollInterval);
+        read_balancer_files();
+        sync_balancer();
+        wait_balancer_answers();
+        return;
+    }
     balancer_id_ = id;
     try {
         sync_balancer();  // the config goes in before nginx starts
@@ -260,17 +303,21 @@ void Deployer::sync_balancer() {
     const auto stack_json = stack::to_json(deployed, false).dump(2);
     if (config == balancer_config_ && stack_json == balancer_stack_json_) return;
 
-    const auto details = engine_.inspect_container(*balancer_id_);
+    const bool running = engine_.inspect_container(*balancer_id_).running;
+    if (running && config != balancer_config_) drain_client_connections();
     engine_.put_archive(*balancer_id_, "/etc",
                         util::tar_files({{"mldeploy/nginx.conf", config, 0644},
                                          {std::string("mldeploy/") + kDeployedStackFile, stack_json, 0600}}));
     balancer_stack_json_ = stack_json;
     if (config == balancer_config_) return;  // only the stored stack changed: nginx needs nothing
-    if (details.running) {
+    if (running) {
         const auto test = engine_.exec(*balancer_id_, {"nginx", "-t", "-q", "-c", render::kBalancerConfigPath});
-        if (test.exit_code != 0)
+        if (test.exit_code != 0) {
+            // Put the working config back, so a restart of the balancer does not load the bad one.
+            engine_.put_archive(*balancer_id_, "/etc", util::tar_files({{"mldeploy/nginx.conf", balancer_config_, 0644}}));
             throw DeployError("nginx rejected the balancer configuration (the balancer keeps its previous one):\n" +
                               test.output);
+        }
         const auto reload = engine_.exec(*balancer_id_, {"nginx", "-s", "reload", "-c", render::kBalancerConfigPath});
         if (reload.exit_code != 0) throw DeployError("nginx could not reload its configuration:\n" + reload.output);
         out_.detail("balancer reloaded");

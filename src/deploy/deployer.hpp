@@ -19,6 +19,8 @@ namespace mldeploy::deploy {
 
 struct DeployOptions {
     std::chrono::seconds drain{10};   // how long a replica leaving gets to finish its requests
+    // Before a reload, how long clients get answers that close their connections.
+    std::chrono::milliseconds connection_drain{300};
 };
 
 // The engine's view of a stack: its containers (by label) and whether its network exists.
@@ -56,6 +58,8 @@ private:
     void read_balancer_files();  // what an adopted balancer holds now
     void sync_balancer();        // writes the config for the current members and reloads
     void wait_balancer_answers();
+    std::string balancer_url(const std::string& path) const;
+    void drain_client_connections();  // before a reload: see templates/nginx.conf.mustache
 
     engine::Engine& engine_;
     const stack::Stack& stack_;

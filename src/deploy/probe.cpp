@@ -2,10 +2,17 @@
 
 #include "util/curl.hpp"
 
+#include <algorithm>
+
 namespace mldeploy::deploy {
 namespace {
 
-size_t discard_body(char*, size_t size, size_t count, void*) { return size * count; }
+size_t keep_body_start(char* data, size_t size, size_t count, void* user) {
+    auto* body = static_cast<std::string*>(user);
+    const size_t n = size * count;
+    if (body->size() < 65536) body->append(data, std::min(n, 65536 - body->size()));
+    return n;
+}
 
 }  // namespace
 
@@ -19,8 +26,9 @@ ProbeResult http_get(const std::string& url, std::chrono::milliseconds timeout) 
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
     ProbeResult result;
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body_start);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &result.body);
     const CURLcode rc = curl_easy_perform(h);
     if (rc != CURLE_OK) {
         result.error = curl_easy_strerror(rc);

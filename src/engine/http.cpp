@@ -133,9 +133,13 @@ private:
 
 }  // namespace
 
-std::string url_encode(std::string_view value) { return percent_encode(value, ""); }
+std::string url_encode(std::string_view value) {
+    return percent_encode(value, "");
+}
 
-std::string url_encode_path(std::string_view value) { return percent_encode(value, ":@/"); }
+std::string url_encode_path(std::string_view value) {
+    return percent_encode(value, ":@/");
+}
 
 Query& Query::add(std::string_view key, std::string_view value) {
     text_ += text_.empty() ? '?' : '&';
@@ -145,29 +149,31 @@ Query& Query::add(std::string_view key, std::string_view value) {
     return *this;
 }
 
-std::string Query::str() const { return text_; }
+std::string Query::str() const {
+    return text_;
+}
 
-void set_http_cancel_flag(const std::atomic<bool>* flag) { g_cancel_flag.store(flag); }
+void set_http_cancel_flag(const std::atomic<bool>* flag) {
+    g_cancel_flag.store(flag);
+}
 
 UnixHttpClient::UnixHttpClient(std::string socket_path) : socket_path_(std::move(socket_path)) {
     util::curl_global_init_once();
 }
 
-HttpResponse UnixHttpClient::request(std::string_view method, std::string_view path_with_query,
-                                     std::string_view body, std::string_view content_type,
-                                     std::chrono::seconds timeout) const {
+HttpResponse UnixHttpClient::request(std::string_view method, std::string_view path_with_query, std::string_view body,
+                                     std::string_view content_type, std::chrono::seconds timeout) const {
     return perform(method, path_with_query, body, content_type, timeout, nullptr);
 }
 
-HttpResponse UnixHttpClient::stream(std::string_view method, std::string_view path_with_query,
-                                    std::string_view body, std::string_view content_type,
-                                    const ChunkSink& sink) const {
+HttpResponse UnixHttpClient::stream(std::string_view method, std::string_view path_with_query, std::string_view body,
+                                    std::string_view content_type, const ChunkSink& sink) const {
     return perform(method, path_with_query, body, content_type, std::chrono::seconds{0}, &sink);
 }
 
-HttpResponse UnixHttpClient::perform(std::string_view method, std::string_view path_with_query,
-                                     std::string_view body, std::string_view content_type,
-                                     std::chrono::seconds timeout, const ChunkSink* sink) const {
+HttpResponse UnixHttpClient::perform(std::string_view method, std::string_view path_with_query, std::string_view body,
+                                     std::string_view content_type, std::chrono::seconds timeout,
+                                     const ChunkSink* sink) const {
     Slot& slot = thread_slot(socket_path_);
     std::optional<util::CurlEasy> own;  // only for a call made from inside another transfer
     bool own_busy = false;
@@ -242,8 +248,7 @@ HttpResponse UnixHttpClient::perform(std::string_view method, std::string_view p
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
 
     if (transfer.sink_error) {
-        spdlog::debug("{} {} -> stopped by the receiver after {} ms", method_text, path_with_query,
-                      elapsed.count());
+        spdlog::debug("{} {} -> stopped by the receiver after {} ms", method_text, path_with_query, elapsed.count());
         std::rethrow_exception(transfer.sink_error);
     }
 
@@ -256,8 +261,8 @@ HttpResponse UnixHttpClient::perform(std::string_view method, std::string_view p
         } else {
             error.message = error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(code);
         }
-        spdlog::debug("{} {} -> transport error {} ({}) after {} ms", method_text, path_with_query,
-                      error.curl_code, error.message, elapsed.count());
+        spdlog::debug("{} {} -> transport error {} ({}) after {} ms", method_text, path_with_query, error.curl_code,
+                      error.message, elapsed.count());
         response.transport_error = std::move(error);
         return response;
     }

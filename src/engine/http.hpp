@@ -22,13 +22,13 @@
 namespace mldeploy::engine {
 
 struct TransportError {
-    int curl_code = 0;        // a CURLcode
-    std::string message;      // curl's own words, e.g. "Could not connect to server"
+    int curl_code = 0;    // a CURLcode
+    std::string message;  // curl's own words, e.g. "Could not connect to server"
 };
 
 struct HttpResponse {
-    int status = 0;           // 0 when the transport failed
-    std::string body;         // for streamed calls: only the body of a non-2xx answer
+    int status = 0;                              // 0 when the transport failed
+    std::string body;                            // for streamed calls: only the body of a non-2xx answer
     std::map<std::string, std::string> headers;  // names in lower case
     std::optional<TransportError> transport_error;
 
@@ -81,9 +81,8 @@ public:
 
     // A plain call: the whole body is returned. path_with_query starts with '/'.
     // timeout bounds the whole call (connect included).
-    HttpResponse request(std::string_view method, std::string_view path_with_query,
-                         std::string_view body = {}, std::string_view content_type = {},
-                         std::chrono::seconds timeout = default_timeout) const;
+    HttpResponse request(std::string_view method, std::string_view path_with_query, std::string_view body = {},
+                         std::string_view content_type = {}, std::chrono::seconds timeout = default_timeout) const;
 
     // A streamed call without a total timeout: a 2xx body goes to `sink` piece by
     // piece; any other body is returned in HttpResponse::body.
@@ -92,8 +91,7 @@ public:
 
 private:
     HttpResponse perform(std::string_view method, std::string_view path_with_query, std::string_view body,
-                         std::string_view content_type, std::chrono::seconds timeout,
-                         const ChunkSink* sink) const;
+                         std::string_view content_type, std::chrono::seconds timeout, const ChunkSink* sink) const;
 
     std::string socket_path_;
 };

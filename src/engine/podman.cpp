@@ -8,8 +8,8 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <ctime>
 #include <deque>
@@ -221,10 +221,8 @@ nlohmann::json podman_create_body(const ContainerSpec& spec) {
     json volumes = json::array();
     for (const auto& m : spec.mounts) {
         if (m.is_bind) {
-            mounts.push_back(json{{"type", "bind"},
-                                  {"source", m.source},
-                                  {"destination", m.target},
-                                  {"options", m.options}});
+            mounts.push_back(
+                json{{"type", "bind"}, {"source", m.source}, {"destination", m.target}, {"options", m.options}});
         } else {
             volumes.push_back(json{{"Name", m.source}, {"Dest", m.target}, {"Options", m.options}});
         }
@@ -243,7 +241,8 @@ nlohmann::json podman_create_body(const ContainerSpec& spec) {
     json resources = json::object();
     if (spec.cpus) {
         if (!(*spec.cpus > 0)) {
-            throw std::invalid_argument(fmt::format("container {}: cpus must be above 0, not {}", spec.name, *spec.cpus));
+            throw std::invalid_argument(
+                fmt::format("container {}: cpus must be above 0, not {}", spec.name, *spec.cpus));
         }
         const auto quota = static_cast<std::int64_t>(std::llround(*spec.cpus * static_cast<double>(cpu_period_us)));
         resources["cpu"] = json{{"quota", quota}, {"period", cpu_period_us}};
@@ -383,9 +382,8 @@ json PodmanEngine::call(const std::string& step, std::string_view method, const 
                         std::string_view body, std::string_view content_type, std::initializer_list<int> also_fine,
                         std::chrono::seconds timeout) {
     const HttpResponse response = http_.request(method, path, body, content_type, timeout);
-    const bool fine =
-        response.ok() || (!response.transport_error &&
-                          std::find(also_fine.begin(), also_fine.end(), response.status) != also_fine.end());
+    const bool fine = response.ok() || (!response.transport_error && std::find(also_fine.begin(), also_fine.end(),
+                                                                               response.status) != also_fine.end());
     if (!fine) {
         fail(step, response);
     }
@@ -406,7 +404,8 @@ EngineInfo PodmanEngine::info() {
     }
     info.api_version = ping.header("libpod-api-version");
     if (info.api_version.empty()) {
-        throw EngineError(step, ping.status, "the socket answers, but not as Podman does (no Libpod-Api-Version header)");
+        throw EngineError(step, ping.status,
+                          "the socket answers, but not as Podman does (no Libpod-Api-Version header)");
     }
     if (const std::string server = ping.header("server"); server.starts_with("Libpod/")) {
         const std::string rest = server.substr(7);  // "4.3.1 (linux)"
@@ -492,9 +491,8 @@ void PodmanEngine::pull_image(const std::string& reference, const ProgressSink& 
     Query query;
     query.add("reference", reference).add("policy", "missing");
     ProgressReader reader(progress);
-    const HttpResponse response =
-        http_.stream("POST", std::string(api) + "/images/pull" + query.str(), {}, {},
-                     [&reader](std::string_view chunk) { reader.feed(chunk); });
+    const HttpResponse response = http_.stream("POST", std::string(api) + "/images/pull" + query.str(), {}, {},
+                                               [&reader](std::string_view chunk) { reader.feed(chunk); });
     reader.finish();
     if (!response.ok()) {
         fail(step, response);
@@ -554,17 +552,17 @@ std::vector<ContainerSummary> PodmanEngine::list_containers(const Labels& label_
     for (const auto& c : list) {
         ContainerSummary summary;
         summary.id = get_string(c, "Id");
-        if (const auto names = c.find("Names"); names != c.end() && names->is_array() && !names->empty() &&
-                                                (*names)[0].is_string()) {
+        if (const auto names = c.find("Names");
+            names != c.end() && names->is_array() && !names->empty() && (*names)[0].is_string()) {
             summary.name = (*names)[0].get<std::string>();
         }
         summary.image = get_string(c, "Image");
         summary.state = get_string(c, "State");
         summary.status = get_string(c, "Status");
         if (summary.status.empty()) {
-            summary.status = container_status_text(summary.state, get_int<int>(c, "ExitCode"),
-                                                   get_int<std::int64_t>(c, "StartedAt"),
-                                                   get_int<std::int64_t>(c, "ExitedAt"), now);
+            summary.status =
+                container_status_text(summary.state, get_int<int>(c, "ExitCode"), get_int<std::int64_t>(c, "StartedAt"),
+                                      get_int<std::int64_t>(c, "ExitedAt"), now);
         }
         summary.labels = get_labels(c, "Labels");
         if (const auto ports = c.find("Ports"); ports != c.end() && ports->is_array()) {
@@ -620,15 +618,15 @@ void PodmanEngine::start_container(const std::string& id) {
 
 void PodmanEngine::stop_container(const std::string& id, int timeout_s) {
     const int timeout = std::max(0, timeout_s);
-    call("stop container " + id, "POST", path_of("containers", id, "/stop") + Query().add("timeout", timeout).str(),
-         {}, {}, {304}, std::max(UnixHttpClient::default_timeout, std::chrono::seconds(timeout + 30)));
+    call("stop container " + id, "POST", path_of("containers", id, "/stop") + Query().add("timeout", timeout).str(), {},
+         {}, {304}, std::max(UnixHttpClient::default_timeout, std::chrono::seconds(timeout + 30)));
 }
 
 void PodmanEngine::remove_container(const std::string& id) {
     const std::string step = "remove container " + id;
     // Forced removal stops a running container first, with its own stop timeout.
-    const json reports = call(step, "DELETE", path_of("containers", id, "?force=true&v=true"), {}, {}, {404},
-                              std::chrono::seconds(300));
+    const json reports =
+        call(step, "DELETE", path_of("containers", id, "?force=true&v=true"), {}, {}, {404}, std::chrono::seconds(300));
     if (reports.is_array()) {
         for (const auto& report : reports) {
             if (const std::string err = get_string(report, "Err"); !err.empty()) {
@@ -685,10 +683,9 @@ ExecResult PodmanEngine::exec(const std::string& id, const std::vector<std::stri
         what += what.empty() ? word : " " + word;
     }
     const std::string step = fmt::format("run `{}` in container {}", what, id);
-    const json create = {{"AttachStdout", true}, {"AttachStderr", true}, {"AttachStdin", false},
-                         {"Tty", false},         {"Cmd", command}};
-    const json created =
-        call(step, "POST", path_of("containers", id, "/exec"), create.dump(), "application/json");
+    const json create = {
+        {"AttachStdout", true}, {"AttachStderr", true}, {"AttachStdin", false}, {"Tty", false}, {"Cmd", command}};
+    const json created = call(step, "POST", path_of("containers", id, "/exec"), create.dump(), "application/json");
     const std::string exec_id = get_string(created, "Id");
     if (exec_id.empty()) {
         throw EngineError(step, 201, "the engine's answer has no exec Id");

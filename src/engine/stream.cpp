@@ -61,8 +61,7 @@ void FrameDecoder::feed(std::string_view data) {
         header_filled_ = 0;
         if (header_[0] > 2 || header_[1] != 0 || header_[2] != 0 || header_[3] != 0) {
             raw_ = true;
-            sink_(LogStream::stdout_,
-                  std::string_view(reinterpret_cast<const char*>(header_.data()), header_.size()));
+            sink_(LogStream::stdout_, std::string_view(reinterpret_cast<const char*>(header_.data()), header_.size()));
             continue;
         }
         current_ = header_[0] == 2 ? LogStream::stderr_ : LogStream::stdout_;

@@ -1,6 +1,7 @@
 #include "render/nginx.hpp"
 
 #include "render/templates.hpp"
+#include "util/hash.hpp"
 #include "util/units.hpp"
 
 #include <kainjow/mustache.hpp>
@@ -24,7 +25,10 @@ std::string method_directive(const std::string& algorithm) {
 
 }  // namespace
 
-std::string render_nginx_config(const stack::Stack& stack, const ReplicaAddresses& replicas) {
+namespace {
+
+std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses& replicas,
+                               const std::string& drain_marker) {
     const auto method = method_directive(stack.balancer.algorithm);
 
     data upstreams{data::type::list};
@@ -41,9 +45,11 @@ std::string render_nginx_config(const stack::Stack& stack, const ReplicaAddresse
     }
 
     data routes{data::type::list};
+    int index = 0;
     for (const auto& route : stack.balancer.routes) {
         auto it = replicas.find(route.service);
         data r;
+        r.set("index", std::to_string(++index));
         r.set("path", route.path);
         r.set("service", route.service);
         r.set("upstream", upstream_name(route.service));
@@ -54,6 +60,7 @@ std::string render_nginx_config(const stack::Stack& stack, const ReplicaAddresse
 
     data view;
     view.set("stack", stack.name);
+    view.set("drain_marker", drain_marker);
     view.set("max_body", util::format_size(stack.balancer.max_body_bytes));
     view.set("timeout", util::format_duration(stack.balancer.timeout));
     view.set("upstreams", upstreams);
@@ -62,6 +69,26 @@ std::string render_nginx_config(const stack::Stack& stack, const ReplicaAddresse
     mustache tpl{std::string(template_text("nginx.conf.mustache"))};
     if (!tpl.is_valid()) throw std::logic_error("nginx template: " + tpl.error_message());
     return tpl.render(view);
+}
+
+}  // namespace
+
+std::string render_nginx_config(const stack::Stack& stack, const ReplicaAddresses& replicas) {
+    // Each config has its own marker name, so a marker made for the config
+    // being replaced never applies to the next one.
+    const auto marker = "drain-" + util::fnv1a_hex(render_with_marker(stack, replicas, ""));
+    return render_with_marker(stack, replicas, marker);
+}
+
+std::optional<std::string> drain_marker_of(std::string_view config) {
+    constexpr std::string_view key = "# drain-marker: ";
+    const auto at = config.find(key);
+    if (at == std::string_view::npos) return std::nullopt;
+    const auto start = at + key.size();
+    const auto end = config.find('\n', start);
+    auto marker = std::string(config.substr(start, end - start));
+    if (marker.empty()) return std::nullopt;
+    return marker;
 }
 
 }  // namespace mldeploy::render

@@ -4,6 +4,8 @@
 #include "stack/model.hpp"
 
 #include <map>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,11 @@ namespace mldeploy::render {
 using ReplicaAddresses = std::map<std::string, std::vector<std::string>>;
 
 std::string render_nginx_config(const stack::Stack& stack, const ReplicaAddresses& replicas);
+
+// The name of the file (in kBalancerConfigDir) that, while it exists, makes
+// `config` close every client connection after its answer; nullopt for a config
+// without one (written by an older mldeploy).
+std::optional<std::string> drain_marker_of(std::string_view config);
 
 // Where the config lives inside the balancer container.
 inline constexpr const char* kBalancerConfigDir = "/etc/mldeploy";

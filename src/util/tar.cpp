@@ -60,7 +60,9 @@ std::string clean_path(std::string_view path) {
 }
 
 std::string_view trim(std::string_view s) {
-    const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; };
+    const auto is_space = [](char c) {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+    };
     while (!s.empty() && is_space(s.front())) {
         s.remove_prefix(1);
     }
@@ -81,19 +83,19 @@ struct Pattern {
 
     bool match(std::string_view path) const {
         switch (type) {
-        case MatchType::exact:
-            return path == text;
-        case MatchType::prefix:
-            return path.starts_with(std::string_view(text).substr(0, text.size() - 2));
-        case MatchType::suffix: {
-            const std::string_view suffix = std::string_view(text).substr(2);
-            if (path.ends_with(suffix)) {
-                return true;
+            case MatchType::exact:
+                return path == text;
+            case MatchType::prefix:
+                return path.starts_with(std::string_view(text).substr(0, text.size() - 2));
+            case MatchType::suffix: {
+                const std::string_view suffix = std::string_view(text).substr(2);
+                if (path.ends_with(suffix)) {
+                    return true;
+                }
+                return !suffix.empty() && suffix.front() == '/' && path == suffix.substr(1);
             }
-            return !suffix.empty() && suffix.front() == '/' && path == suffix.substr(1);
-        }
-        case MatchType::regex:
-            return std::regex_match(path.begin(), path.end(), re);
+            case MatchType::regex:
+                return std::regex_match(path.begin(), path.end(), re);
         }
         return false;
     }
@@ -265,7 +267,9 @@ DockerIgnore::~DockerIgnore() = default;
 DockerIgnore::DockerIgnore(DockerIgnore&&) noexcept = default;
 DockerIgnore& DockerIgnore::operator=(DockerIgnore&&) noexcept = default;
 
-bool DockerIgnore::empty() const { return impl_->patterns.empty(); }
+bool DockerIgnore::empty() const {
+    return impl_->patterns.empty();
+}
 
 bool DockerIgnore::excluded(std::string_view path) const {
     const std::string file = clean_path(path);
@@ -370,7 +374,8 @@ public:
         std::vector<char> buffer(64 * 1024);
         std::int64_t left = size;
         while (left > 0) {
-            const auto want = static_cast<std::streamsize>(std::min<std::int64_t>(left, static_cast<std::int64_t>(buffer.size())));
+            const auto want =
+                static_cast<std::streamsize>(std::min<std::int64_t>(left, static_cast<std::int64_t>(buffer.size())));
             in.read(buffer.data(), want);
             const std::streamsize got = in.gcount();
             if (got <= 0) {

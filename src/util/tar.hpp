@@ -11,7 +11,7 @@
 namespace mldeploy::util {
 
 struct TarEntry {
-    std::string path;      // relative, '/'-separated; parent folders are added for it
+    std::string path;  // relative, '/'-separated; parent folders are added for it
     std::string content;
     unsigned mode = 0644;  // permission bits
 };

@@ -14,13 +14,13 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <unistd.h>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
-#include <unistd.h>
 
 using namespace mldeploy::engine;
 
@@ -100,8 +100,8 @@ int main(int argc, char** argv) {
         fmt::print("images\n");
         const auto base_id = engine.image_id(shared_base);
         check(base_id.has_value(), "image_id(" + shared_base + ") = " + base_id.value_or("none"));
-        const auto tagged = raw.request("POST", "/v4.0.0/libpod/images/" + shared_base + "/tag?repo=localhost/" + p +
-                                                    "-base&tag=1");
+        const auto tagged =
+            raw.request("POST", "/v4.0.0/libpod/images/" + shared_base + "/tag?repo=localhost/" + p + "-base&tag=1");
         check(tagged.status == 201, fmt::format("tag a private copy of the base: HTTP {}", tagged.status));
         check(!engine.image_id("localhost/no-such-image:0").has_value(), "image_id of a missing image is nullopt");
 
@@ -119,7 +119,8 @@ int main(int argc, char** argv) {
         build.context_tar = mldeploy::util::tar_directory(tmp / "ctx", mldeploy::util::read_dockerignore(tmp / "ctx"));
         std::vector<std::string> build_lines;
         auto t0 = std::chrono::steady_clock::now();
-        const std::string built = engine.build_image(build, [&](std::string_view line) { build_lines.emplace_back(line); });
+        const std::string built =
+            engine.build_image(build, [&](std::string_view line) { build_lines.emplace_back(line); });
         fmt::print("  built {} in {:.1f}s, {} progress lines; last: \"{}\"\n", built, seconds_since(t0),
                    build_lines.size(), build_lines.empty() ? "" : build_lines.back());
         bool saw_greeting = false;
@@ -130,8 +131,8 @@ int main(int argc, char** argv) {
         check(engine.image_id(tag) == built, "build returned the tag's image id");
 
         BuildRequest bad = build;
-        std::ofstream(tmp / "ctx/Failing.Dockerfile") << "FROM " << base_image
-                                                       << "\nRUN echo about to fail && echo on stderr >&2 && exit 3\n";
+        std::ofstream(tmp / "ctx/Failing.Dockerfile")
+            << "FROM " << base_image << "\nRUN echo about to fail && echo on stderr >&2 && exit 3\n";
         bad.dockerfile = "Failing.Dockerfile";
         bad.tag = "localhost/" + p + ":bad";
         bad.context_tar = mldeploy::util::tar_directory(tmp / "ctx", {}, {"Failing.Dockerfile"});
@@ -148,8 +149,9 @@ int main(int argc, char** argv) {
         engine.pull_image(base_image, nullptr);
         check(true, fmt::format("pull of a present image with policy=missing ({:.1f}s)", seconds_since(t0)));
         t0 = std::chrono::steady_clock::now();
-        expect_error("pull from an unreachable registry",
-                     [&] { engine.pull_image("quay.io/mldeploy-probe/none:1", [](std::string_view l) { fmt::print("    | {}\n", l); }); });
+        expect_error("pull from an unreachable registry", [&] {
+            engine.pull_image("quay.io/mldeploy-probe/none:1", [](std::string_view l) { fmt::print("    | {}\n", l); });
+        });
         fmt::print("  (took {:.1f}s)\n", seconds_since(t0));
 
         fmt::print("networks\n");
@@ -187,7 +189,8 @@ int main(int argc, char** argv) {
             engine.create_container(spec);
             check(false, "a second container with the same name was created");
         } catch (const EngineError& e) {
-            check(e.conflict(), fmt::format("same name again: conflict() with status {}: {}", e.http_status(), e.what()));
+            check(e.conflict(),
+                  fmt::format("same name again: conflict() with status {}: {}", e.http_status(), e.what()));
         }
 
         auto d = engine.inspect_container(id);
@@ -220,11 +223,14 @@ int main(int argc, char** argv) {
         r = engine.exec(id, {"sh", "-c", "echo $PROBE; cat /models/model.txt; touch /models/x 2>&1 || true"});
         check(r.output.find("yes\nmodel bytes\n") == 0 && r.output.find("Read-only") != std::string::npos,
               "env, and the bind mount is read-only: \"" + r.output + "\"");
-        r = engine.exec(id, {"sh", "-c", "ulimit -n; ulimit -u; cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us"});
+        r = engine.exec(id, {"sh", "-c",
+                             "ulimit -n; ulimit -u; cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat "
+                             "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"});
         fmt::print("  limits inside: {}", r.output);
         expect_error("exec of a missing program", [&] {
             auto rr = engine.exec(id, {"/no/such/program"});
-            throw EngineError("(no error: exec returned)", 0, fmt::format("exit {} output {}", rr.exit_code, rr.output));
+            throw EngineError("(no error: exec returned)", 0,
+                              fmt::format("exit {} output {}", rr.exit_code, rr.output));
         });
 
         fmt::print("get_archive\n");
@@ -271,9 +277,8 @@ int main(int argc, char** argv) {
             cancel = true;
         });
         t0 = std::chrono::steady_clock::now();
-        const std::string interrupted = expect_error("logs follow, cancelled after 0.7s", [&] {
-            engine.logs(id, true, 0, [](LogStream, std::string_view) {});
-        });
+        const std::string interrupted = expect_error(
+            "logs follow, cancelled after 0.7s", [&] { engine.logs(id, true, 0, [](LogStream, std::string_view) {}); });
         canceller.join();
         set_http_cancel_flag(nullptr);
         fmt::print("  (returned after {:.2f}s)\n", seconds_since(t0));
@@ -299,7 +304,8 @@ int main(int argc, char** argv) {
                       c.ports[0].protocol == "tcp" && c.status.starts_with("Up "),
                   "list_containers summary");
         }
-        check(std::system("curl -fsS -o /dev/null --retry 5 --retry-connrefused --retry-delay 1 http://127.0.0.1:18999/") == 0,
+        check(std::system(
+                  "curl -fsS -o /dev/null --retry 5 --retry-connrefused --retry-delay 1 http://127.0.0.1:18999/") == 0,
               "the published port answers on 127.0.0.1:18999");
 
         fmt::print("parallel calls from 6 threads\n");
@@ -324,8 +330,8 @@ int main(int argc, char** argv) {
         for (auto& th : threads) {
             th.join();
         }
-        check(good == 30, fmt::format("30 exec+inspect pairs from 6 threads: {} good ({:.2f}s)", good.load(),
-                                      seconds_since(t0)));
+        check(good == 30,
+              fmt::format("30 exec+inspect pairs from 6 threads: {} good ({:.2f}s)", good.load(), seconds_since(t0)));
 
         fmt::print("rename, stop, remove\n");
         engine.rename_container(id, name + "-old");

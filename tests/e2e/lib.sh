@@ -60,3 +60,26 @@ stop_load() {
   touch "$WORK/stop-load"
   wait "$LOAD_PID" || true
 }
+
+# A bounded load generator (hey) in the background: stops itself after
+# $LOAD_SECONDS (default 300) or at stop_hey, whichever is first.
+start_hey() {  # start_hey OUTFILE hey-args... URL
+  local outfile=$1; shift
+  hey -z "${LOAD_SECONDS:-300}s" -t 60 "$@" >"$outfile" 2>&1 &
+  HEY_PIDS="${HEY_PIDS:-} $!"
+}
+stop_hey() {
+  local pid
+  for pid in ${HEY_PIDS:-}; do kill -INT "$pid" 2>/dev/null || true; done
+  for pid in ${HEY_PIDS:-}; do wait "$pid" 2>/dev/null || true; done
+  HEY_PIDS=""
+}
+# "TOTAL BAD" from a hey report: every response and error; BAD = not 2xx, or an error.
+hey_counts() {
+  awk '
+    /^Status code distribution:/ {mode="status"; next}
+    /^Error distribution:/ {mode="error"; next}
+    mode=="status" && /\[[0-9]+\]/ {gsub(/[\[\]]/,"",$1); total+=$2; if ($1 < 200 || $1 > 299) bad+=$2}
+    mode=="error" && /\[[0-9]+\]/ {gsub(/[\[\]]/,"",$1); total+=$1; bad+=$1}
+    END {print total+0, bad+0}' "$1"
+}

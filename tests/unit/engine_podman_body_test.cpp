@@ -106,9 +106,10 @@ TEST_CASE("create body: limits, restart policies, networks without aliases") {
         CHECK_FALSE(body.contains("restart_tries"));
     }
     spec.restart_policy = "sometimes";
-    CHECK_THROWS_WITH_AS(podman_create_body(spec),
-                         "container c: restart policy 'sometimes' is not one of no, on-failure[:N], always, unless-stopped",
-                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(
+        podman_create_body(spec),
+        "container c: restart policy 'sometimes' is not one of no, on-failure[:N], always, unless-stopped",
+        std::invalid_argument);
     spec.restart_policy = "on-failure:x";
     CHECK_THROWS_AS(podman_create_body(spec), std::invalid_argument);
     spec.restart_policy = "no";

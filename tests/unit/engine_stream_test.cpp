@@ -149,8 +149,10 @@ TEST_CASE("query values are percent-encoded") {
 }
 
 TEST_CASE("the engine's message is taken from its JSON error body") {
-    CHECK(engine_error_message(R"({"cause":"no such container","message":"no container with name or ID \"x\" found: no such container","response":404})") ==
-          "no container with name or ID \"x\" found: no such container");
+    CHECK(
+        engine_error_message(
+            R"({"cause":"no such container","message":"no container with name or ID \"x\" found: no such container","response":404})") ==
+        "no container with name or ID \"x\" found: no such container");
     CHECK(engine_error_message(R"({"cause":"only the cause"})") == "only the cause");
     CHECK(engine_error_message("plain text\n") == "plain text");
     CHECK(engine_error_message("") == "");

@@ -22,9 +22,9 @@ using mldeploy::util::TarEntry;
 namespace {
 
 struct Item {
-    char type = '?';          // 'f' file, 'd' folder, 'l' link
+    char type = '?';  // 'f' file, 'd' folder, 'l' link
     unsigned mode = 0;
-    std::string content;      // file content or link target
+    std::string content;  // file content or link target
     bool operator==(const Item&) const = default;
 };
 

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# The corpus of broken stack files (tests/bad-stacks), broken command lines, and
+# failures only the engine can see.
+#
+# Each tests/bad-stacks/*.toml starts with comment lines:
+#   # expect: TEXT      the message must contain TEXT (one or more lines)
+#   # at: LINE:COL      the message must contain FILE:LINE:COL: (zero or more lines)
+# `up -f FILE` and `config -f FILE` must exit 2 with those, and nothing labelled
+# with the file's stack name may exist on the engine afterwards.
+#
+# The engine cases (missing image, failing build, balancer port taken) must exit 1
+# with the engine's message and leave no container and no network of the stack.
+source "$(dirname "$0")/lib.sh"
+require_engine
+
+CORPUS=$REPO/tests/bad-stacks
+STACK_LABEL=io.mldeploy.stack
+BAD_IMAGE_TAG=localhost/bad-corpus/echo:1
+ENGINE_STACKS=(bad-engine-no-image bad-engine-build-fails bad-engine-port-taken)
+HTTP_PID=
+
+cleanup() {
+  [ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null
+  for s in "${ENGINE_STACKS[@]}"; do cleanup_stack "$s"; done
+  curl -s -o /dev/null --unix-socket "$SOCK" -X DELETE "http://d$API/images/$BAD_IMAGE_TAG" || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+cd "$WORK"
+
+# The corpus refers to these to be sure they are unset.
+unset MLDEPLOY_BAD_CORPUS_UNSET MLDEPLOY_BAD_CORPUS_TAG
+
+# A fixed-string "contains" (expected texts hold [, ], $, ., ?).
+has() { grep -qF -- "$2" <<<"$1" || { echo "  '$2' not in: $1" >&2; return 1; }; }
+nothing_of() {  # nothing_of STACK-NAME: no container, no network labelled with it
+  local got
+  got="$(count_containers "$STACK_LABEL=$1") containers, $(count_networks "$STACK_LABEL=$1") networks"
+  eq "$got" "0 containers, 0 networks"
+}
+# The string value of the first `name = "..."` line, TOML escapes decoded (enough
+# for the corpus: \n \" \\ \uXXXX). Empty when there is none.
+stack_name_of() {
+  python3 - "$1" <<'PY'
+import json, re, sys
+for line in open(sys.argv[1], "rb").read().decode("utf-8", "replace").splitlines():
+    m = re.fullmatch(r'name *= *"(.*)" *', line)
+    if m:
+        try:
+            print(json.loads('"' + m.group(1) + '"'), end="")
+        except ValueError:
+            print(m.group(1), end="")
+        break
+PY
+}
+run() {  # run ARGS...: sets OUT (stdout+stderr) and RC
+  RC=0
+  OUT=$(timeout 120 "$MLDEPLOY" "$@" 2>&1) || RC=$?
+}
+
+# ---- the corpus ------------------------------------------------------------------------------
+files=("$CORPUS"/*.toml)
+check "corpus has at least 45 files (${#files[@]})" test "${#files[@]}" -ge 45
+declare -A seen_names=()
+for file in "${files[@]}"; do
+  base=$(basename "$file")
+  mapfile -t expects < <(LC_ALL=C sed -n 's/^# expect: //p' "$file")
+  mapfile -t ats < <(LC_ALL=C sed -n 's/^# at: //p' "$file")
+  check "$base: has an '# expect:' first line" has "$(LC_ALL=C head -1 "$file")" "# expect: "
+  name=$(stack_name_of "$file")
+  if [ -n "$name" ]; then
+    check "$base: stack name '$name' is unique in the corpus" test -z "${seen_names[$name]:-}"
+    seen_names[$name]=$base
+  fi
+  for cmd in up config; do
+    run "$cmd" -f "$file"
+    check "$base: $cmd exits 2" eq "$RC" 2
+    for e in "${expects[@]}"; do check "$base: $cmd says '$e'" has "$OUT" "$e"; done
+    for a in "${ats[@]}"; do check "$base: $cmd points at $a" has "$OUT" "$file:$a:"; done
+    check "$base: $cmd prints no crash" bash -c '! grep -qiE "terminate called|sanitizer|segmentation|core dumped|internal error" <<<"$1"' _ "$OUT"
+  done
+  if [ -n "$name" ]; then check "$base: nothing on the engine for '$name'" nothing_of "$name"; fi
+done
+
+# Nothing labelled with an empty stack name, nor with any corpus name (one listing).
+labels=$( (engine_get "/containers/json?all=true&filters=$(label_filter "$STACK_LABEL")" | jq -r '.[].Labels["io.mldeploy.stack"]'
+           engine_get "/networks/json?filters=$(label_filter "$STACK_LABEL")" | jq -r '.[].labels["io.mldeploy.stack"]') | sort -u)
+leftover=
+while IFS= read -r l; do
+  if [ -z "$l" ] || [ -n "${seen_names[$l]:-}" ]; then leftover+="'$l' "; fi
+done <<<"$labels"
+check "no corpus stack and no nameless stack on the engine" eq "$leftover" ""
+
+# ---- bad command lines: exit 2, nothing done ------------------------------------------------
+GOOD=$WORK/good.toml
+cat >"$GOOD" <<TOML
+name = "bad-cli-good-file"
+[services.m]
+image = "localhost/bad/m:1"
+port = 5000
+[balancer]
+port = 18901
+TOML
+run config -f "$GOOD"
+check "the valid file used below is valid" eq "$RC" 0
+
+run upp -f "$GOOD"
+check "unknown command: exit 2" eq "$RC" 2
+check "unknown command: says something" test -n "$OUT"
+echo "  (unknown command 'upp' says: $(head -1 <<<"$OUT"))"
+run conifg -f "$GOOD"
+check "unknown command (config typo): exit 2" eq "$RC" 2
+run up --no-such-flag -f "$GOOD"
+check "unknown flag: exit 2" eq "$RC" 2
+check "unknown flag: names it" has "$OUT" "--no-such-flag"
+run scale m --replicas -1 -s bad-cli-none
+check "--replicas -1: exit 2" eq "$RC" 2
+check "--replicas -1: names the option" has "$OUT" "--replicas"
+run scale m --replicas abc -s bad-cli-none
+check "--replicas abc: exit 2" eq "$RC" 2
+check "--replicas abc: names the value" has "$OUT" "abc"
+run ps --format xml -s bad-cli-none
+check "--format xml: exit 2" eq "$RC" 2
+check "--format xml: names the value" has "$OUT" "xml"
+run ps -H tcp://1.2.3.4:2375 -s bad-cli-none
+check "-H tcp://: exit 2" eq "$RC" 2
+check "-H tcp://: says unix sockets only" has "$OUT" "unix"
+run up -H tcp://1.2.3.4:2375 -f "$GOOD"
+check "up -H tcp://: exit 2" eq "$RC" 2
+run up "$GOOD" -f "$CORPUS/port-zero.toml"
+check "two stack files (argument and -f): exit 2" eq "$RC" 2
+check "two stack files: says so" has "$OUT" "two stack files"
+run up -f "$GOOD" -f "$CORPUS/port-zero.toml"
+check "two stack files (-f twice): exit 2" eq "$RC" 2
+run config -f "$WORK/no-such-stack.toml"
+check "missing stack file: exit 2" eq "$RC" 2
+check "missing stack file: names it" has "$OUT" "no-such-stack.toml"
+run config -f "$CORPUS"
+check "a folder as stack file: exit 2" eq "$RC" 2
+check "nothing of the valid file's stack was made" nothing_of bad-cli-good-file
+
+# ---- what only the engine can tell: exit 1, the engine's message, nothing left -----------------
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+nothing_left() {  # nothing_left WHAT STACK
+  check "$1: no container left" eq "$(count_containers "$STACK_LABEL=$2")" 0
+  check "$1: no network left" eq "$(count_networks "$STACK_LABEL=$2")" 0
+}
+
+# An image that does not exist and cannot be pulled (no registry answers here).
+cat >"$WORK/no-image.toml" <<TOML
+name = "bad-engine-no-image"
+[services.m]
+image = "localhost/bad-corpus/no-such-image:404"
+port = 5000
+[balancer]
+port = $(free_port)
+TOML
+run up -f "$WORK/no-image.toml"
+echo "$OUT" | tail -4 | sed 's/^/  | /'
+check "image cannot be pulled: exit 1" eq "$RC" 1
+check "image cannot be pulled: names the image" has "$OUT" "localhost/bad-corpus/no-such-image:404"
+check "image cannot be pulled: gives the engine's reason" bash -c 'grep -qiE "pull|manifest|connect|refused|not found|unknown|no such" <<<"$1"' _ "$OUT"
+nothing_left "image cannot be pulled" bad-engine-no-image
+
+# A build that fails.
+mkdir -p "$WORK/failing-build"
+cat >"$WORK/failing-build/Containerfile" <<'EOF'
+FROM localhost/mldeploy/python:3.11
+RUN echo "bad-corpus: this build step fails on purpose" && false
+EOF
+cat >"$WORK/build-fails.toml" <<TOML
+name = "bad-engine-build-fails"
+[services.m]
+build = "./failing-build"
+image = "localhost/bad-corpus/failing:1"
+port = 5000
+[balancer]
+port = $(free_port)
+TOML
+run up -f "$WORK/build-fails.toml"
+echo "$OUT" | tail -4 | sed 's/^/  | /'
+check "failing build: exit 1" eq "$RC" 1
+check "failing build: shows the build's output" has "$OUT" "this build step fails on purpose"
+check "failing build: says the step failed" bash -c 'grep -qiE "exit status|non-zero|returned|error" <<<"$1"' _ "$OUT"
+nothing_left "failing build" bad-engine-build-fails
+
+# The balancer's host port is already taken by another program.
+PORT=$(free_port)
+python3 -m http.server "$PORT" --bind 0.0.0.0 >/dev/null 2>&1 &
+HTTP_PID=$!
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
+check "port $PORT is taken by the stand-in server" curl -s -o /dev/null "http://127.0.0.1:$PORT/"
+cat >"$WORK/port-taken.toml" <<TOML
+name = "bad-engine-port-taken"
+[services.m]
+build = "$REPO/examples/echo"
+image = "$BAD_IMAGE_TAG"
+port = 8000
+[services.m.health]
+path = "/healthz"
+interval = "500ms"
+[balancer]
+port = $PORT
+TOML
+run up -f "$WORK/port-taken.toml"
+echo "$OUT" | tail -4 | sed 's/^/  | /'
+check "balancer port taken: exit 1" eq "$RC" 1
+check "balancer port taken: names the port" has "$OUT" "$PORT"
+check "balancer port taken: gives the engine's reason" bash -c 'grep -qiE "address already in use|bind|port" <<<"$1"' _ "$OUT"
+nothing_left "balancer port taken" bad-engine-port-taken
+check "the stand-in server still has its port" curl -s -o /dev/null "http://127.0.0.1:$PORT/"
+kill "$HTTP_PID" 2>/dev/null; wait "$HTTP_PID" 2>/dev/null || true; HTTP_PID=
+
+finish
