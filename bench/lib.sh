@@ -150,3 +150,13 @@ versions_line() {
         "$(date -u +%Y-%m-%dT%H:%MZ)" "$pv" "$(podman info --format '{{.Host.OCIRuntime.Version}}' 2>/dev/null | head -1)" \
         "$NGINX_IMAGE" "$nv" "$(ab -V 2>/dev/null | awk '/Version/{print $5; exit}')" "$(nproc)" "$(cut -d" " -f1-3 /proc/loadavg)" "$(uname -r)"
 }
+
+# stamp: prefixes each stdin line with the epoch time it was read (a real-time reader
+# where allowed, so that a loaded machine does not batch lines under one time).
+stamp() {
+    local p='BEGIN { $| = 1 } printf "%.6f %s", Time::HiRes::time(), $_'
+    if chrt -f 50 true 2>/dev/null; then chrt -f 50 perl -MTime::HiRes -ne "$p"; else perl -MTime::HiRes -ne "$p"; fi
+}
+
+# ns: the epoch time in nanoseconds (for podman events)
+ns() { local t=$EPOCHREALTIME; printf '%s%s000' "${t%.*}" "${t#*.}"; }

@@ -1,5 +1,6 @@
 // mldeploy ps: the stack's containers with role, service, replica, state, health, ports.
 #include "cmd/commands.hpp"
+#include "deploy/probe.hpp"
 #include "plan/labels.hpp"
 
 #include <fmt/format.h>
@@ -7,6 +8,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <future>
+#include <map>
+#include <mutex>
 
 namespace mldeploy::cmd {
 namespace {
@@ -26,18 +30,55 @@ std::string ports_text(const engine::ContainerSummary& c) {
     return text;
 }
 
-// The engine's status text carries health when it knows it ("Up 3s (healthy)").
-std::string health_text(const engine::ContainerSummary& c) {
-    for (const char* word : {"unhealthy", "healthy", "starting"})
-        if (c.status.find(std::string("(") + word) != std::string::npos) return word;
-    return c.state == "running" ? "-" : "";
+// A running replica with a health check is probed now, in parallel: the
+// engine does not know its health (mldeploy's probes are HTTP GETs).
+std::map<std::string, std::string> probe_health(engine::Engine& engine,
+                                                const std::vector<engine::ContainerSummary>& containers,
+                                                const std::string& network) {
+    std::map<std::string, std::string> health;
+    std::mutex mutex;
+    std::vector<std::future<void>> probes;
+    for (const auto& c : containers) {
+        const auto path = label(c, plan::label::health_path);
+        const auto port = label(c, plan::label::port);
+        if (c.state != "running" || label(c, plan::label::role) != plan::label::role_model) continue;
+        if (path.empty()) {
+            health[c.id] = "running";  // no health check: running counts
+            continue;
+        }
+        probes.push_back(std::async(std::launch::async, [&, c, path, port] {
+            std::string verdict = "unknown";
+            try {
+                const auto details = engine.inspect_container(c.id);
+                auto it = details.ip_by_network.find(network);
+                if (it != details.ip_by_network.end() && !it->second.empty())
+                    verdict = deploy::http_get(deploy::http_url(it->second, std::stoi(port), path),
+                                               std::chrono::milliseconds(1000))
+                                      .ok()
+                                  ? "healthy"
+                                  : "unhealthy";
+            } catch (const std::exception&) {
+            }
+            std::lock_guard lock(mutex);
+            health[c.id] = verdict;
+        }));
+    }
+    for (auto& p : probes) p.get();
+    return health;
 }
 
-int run_ps(const GlobalOptions& g, const std::string& format) {
+int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
     auto engine = connect_engine(g);
     const auto name = resolve_stack_name(g, *engine);
     auto containers = engine->list_containers({{plan::label::stack, name}});
     std::sort(containers.begin(), containers.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    std::string network;
+    for (const auto& n : engine->list_networks({{plan::label::stack, name}})) network = n.name;
+    auto health = probe ? probe_health(*engine, containers, network) : std::map<std::string, std::string>{};
+    auto health_text = [&](const engine::ContainerSummary& c) {
+        auto it = health.find(c.id);
+        return it != health.end() ? it->second : std::string(c.state == "running" ? "-" : "");
+    };
 
     auto& out = output();
     if ((format.empty() ? g.format : format) == "json") {
@@ -73,8 +114,10 @@ int run_ps(const GlobalOptions& g, const std::string& format) {
 Command ps_command() {
     return {"ps", "List the stack's containers", [](CLI::App& app) -> Runner {
                 auto format = std::make_shared<std::string>();
+                auto no_probe = std::make_shared<bool>(false);
                 app.add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));
-                return [format](const GlobalOptions& g) { return run_ps(g, *format); };
+                app.add_flag("--no-probe", *no_probe, "Do not probe the replicas' health (faster)");
+                return [format, no_probe](const GlobalOptions& g) { return run_ps(g, *format, !*no_probe); };
             }};
 }
 

@@ -1,5 +1,6 @@
 #include "engine/discovery.hpp"
 
+#include "engine/docker.hpp"
 #include "engine/http.hpp"
 #include "engine/podman.hpp"
 
@@ -18,6 +19,18 @@ std::optional<std::string> env(const char* name) {
     return std::string(v);
 }
 
+std::string header_of(const std::map<std::string, std::string>& headers, const char* name) {
+    const auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+}
+
+std::string flavour_name(const std::string& flavour) { return flavour == "docker" ? "Docker" : "Podman"; }
+
+void check_flavour(const std::string& flavour) {
+    if (flavour != "podman" && flavour != "docker")
+        throw std::invalid_argument(fmt::format("engine '{}' is not one of podman, docker", flavour));
+}
+
 }  // namespace
 
 std::string socket_path_from_url(const std::string& url) {
@@ -33,13 +46,30 @@ std::vector<Candidate> socket_candidates(const std::string& host_flag) {
     std::vector<Candidate> out;
     for (const char* var : {"MLDEPLOY_HOST", "CONTAINER_HOST", "DOCKER_HOST"})
         if (auto v = env(var)) return {{socket_path_from_url(*v), fmt::format("${}", var)}};
-    out.push_back({"/run/podman/podman.sock", "rootful Podman"});
+    out.push_back({podman_default_socket, "rootful Podman"});
     if (auto xdg = env("XDG_RUNTIME_DIR")) out.push_back({*xdg + "/podman/podman.sock", "rootless Podman"});
-    out.push_back({"/var/run/docker.sock", "Docker"});
+    out.push_back({docker_default_socket, "Docker"});
     return out;
 }
 
-std::unique_ptr<Engine> connect(const std::string& host_flag) {
+std::optional<std::string> flavour_from_ping_headers(const std::map<std::string, std::string>& headers) {
+    if (!header_of(headers, "libpod-api-version").empty()) return "podman";
+    const std::string server = header_of(headers, "server");
+    if (server.starts_with("Libpod/")) return "podman";
+    if (server.starts_with("Docker/") || !header_of(headers, "api-version").empty()) return "docker";
+    return std::nullopt;
+}
+
+std::unique_ptr<Engine> make_engine(const std::string& flavour, const std::string& socket) {
+    check_flavour(flavour);
+    if (flavour == "docker") return std::make_unique<DockerEngine>(socket);
+    return std::make_unique<PodmanEngine>(socket);
+}
+
+std::unique_ptr<Engine> connect(const std::string& host_flag) { return connect(host_flag, std::nullopt); }
+
+std::unique_ptr<Engine> connect(const std::string& host_flag, const std::optional<std::string>& forced_flavour) {
+    if (forced_flavour) check_flavour(*forced_flavour);
     std::string tried;
     for (const auto& c : socket_candidates(host_flag)) {
         std::error_code ec;
@@ -47,7 +77,24 @@ std::unique_ptr<Engine> connect(const std::string& host_flag) {
             tried += fmt::format("\n  {} ({}): no such socket", c.socket, c.origin);
             continue;
         }
-        auto engine = std::make_unique<PodmanEngine>(c.socket);
+        // Unversioned: both engines answer /_ping, each with its own headers.
+        const HttpResponse ping = UnixHttpClient(c.socket).request("GET", "/_ping", {}, {}, std::chrono::seconds(10));
+        if (ping.transport_error) {
+            tried += fmt::format("\n  {} ({}): {}", c.socket, c.origin, ping.transport_error->message);
+            continue;
+        }
+        std::optional<std::string> flavour = flavour_from_ping_headers(ping.headers);
+        if (!flavour && !forced_flavour) {
+            tried += fmt::format("\n  {} ({}): answers HTTP {} to /_ping, but neither as Podman nor as Docker",
+                                 c.socket, c.origin, ping.status);
+            continue;
+        }
+        if (forced_flavour && flavour && *flavour != *forced_flavour) {
+            tried += fmt::format("\n  {} ({}): answers as {}, not as {}", c.socket, c.origin, flavour_name(*flavour),
+                                 flavour_name(*forced_flavour));
+            continue;
+        }
+        auto engine = make_engine(forced_flavour.value_or(*flavour), c.socket);
         try {
             engine->info();
             return engine;
@@ -55,10 +102,17 @@ std::unique_ptr<Engine> connect(const std::string& host_flag) {
             tried += fmt::format("\n  {} ({}): {}", c.socket, c.origin, e.engine_message());
         }
     }
+    std::string how;
+    if (!forced_flavour || *forced_flavour == "podman")
+        how += "\nStart Podman's service with: podman system service --time=0 unix:///run/podman/podman.sock &"
+               "\n  (or packaging/start-podman-service.sh)";
+    if (!forced_flavour || *forced_flavour == "docker")
+        how += "\nStart Docker with: setsid dockerd >/var/log/dockerd.log 2>&1 &"
+               "\n  (or packaging/start-docker-service.sh)";
     throw EngineError("connect to the container engine", 0,
-                      "no engine answered. Tried:" + tried +
-                          "\nStart Podman's service with: podman system service --time=0 unix:///run/podman/podman.sock &"
-                          "\nor name a socket with -H unix:///path/to/socket");
+                      (forced_flavour ? fmt::format("no {} engine answered. Tried:", flavour_name(*forced_flavour))
+                                      : std::string("no engine answered. Tried:")) +
+                          tried + how + "\nor name a socket with -H unix:///path/to/socket");
 }
 
 }  // namespace mldeploy::engine

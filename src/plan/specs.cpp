@@ -16,9 +16,10 @@ std::string balancer_name(const stack::Stack& stack) { return stack.name + "-bal
 
 engine::Labels stack_labels(const stack::Stack& stack) { return {{label::stack, stack.name}}; }
 
-std::string config_hash_of(const engine::ContainerSpec& spec, const std::string& image_id) {
+std::string config_hash_of(const engine::ContainerSpec& spec, const std::string& image_id, int service_port) {
     // Only what needs a new container: the name and mldeploy's labels do not.
     nlohmann::json j;
+    j["service_port"] = service_port;
     j["image"] = spec.image;
     j["image_id"] = image_id;
     j["env"] = spec.env;
@@ -59,7 +60,7 @@ engine::ContainerSpec replica_spec(const stack::Stack& stack, const stack::Servi
     spec.labels[label::replica] = std::to_string(replica);
     spec.labels[label::port] = std::to_string(service.port);
     if (service.health) spec.labels[label::health_path] = service.health->path;
-    spec.labels[label::config_hash] = config_hash_of(spec, image_id);
+    spec.labels[label::config_hash] = config_hash_of(spec, image_id, service.port);
     return spec;
 }
 

@@ -18,8 +18,9 @@ engine::ContainerSpec replica_spec(const stack::Stack& stack, const stack::Servi
                                    const std::string& image_id);
 engine::ContainerSpec balancer_spec(const stack::Stack& stack, const std::string& image_id);
 
-// The hash a spec carries in its io.mldeploy.config-hash label.
-std::string config_hash_of(const engine::ContainerSpec& spec, const std::string& image_id);
+// The hash a spec carries in its io.mldeploy.config-hash label. `service_port`:
+// the port the model listens on (a change needs new containers).
+std::string config_hash_of(const engine::ContainerSpec& spec, const std::string& image_id, int service_port = 0);
 
 engine::Labels stack_labels(const stack::Stack& stack);
 

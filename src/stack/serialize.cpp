@@ -28,6 +28,24 @@ std::map<std::string, std::string> shown_env(const Service& s, bool redact) {
     return env;
 }
 
+std::map<std::string, std::string> shown_args(const Build& b, bool redact) {
+    auto args = b.args;
+    if (redact)
+        for (auto& [k, v] : args)
+            if (looks_secret(k)) v = "***";
+    return args;
+}
+
+// The loader interpolates every string again: a literal '$' is written "$$".
+std::string escape_dollars(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '$') out += '$';
+        out += c;
+    }
+    return out;
+}
+
 std::string volume_text(const Volume& v) {
     return v.source + ":" + v.target + (v.options.empty() ? "" : ":" + v.options);
 }
@@ -53,7 +71,7 @@ json to_json(const Stack& stack, bool redact) {
         if (s.build)
             sj["build"] = {{"context", s.build->context.string()},
                            {"dockerfile", s.build->dockerfile},
-                           {"args", s.build->args}};
+                           {"args", shown_args(*s.build, redact)}};
         sj["image"] = s.image;
         sj["port"] = s.port;
         sj["replicas"] = s.replicas;
@@ -139,12 +157,15 @@ std::string to_toml(const Stack& stack, bool redact) {
     toml::table root;
     root.insert("name", stack.name);
     root.insert("network", toml::table{{"name", stack.network}});
-    toml::table services;
+    // toml++ sorts a table's keys; each service is printed on its own so that
+    // they keep the stack's order (which is the balancer's order too).
+    std::ostringstream os;
+    os << root << "\n";
     for (const auto& s : stack.services) {
         toml::table t;
         if (s.build) {
             toml::table args;
-            for (const auto& [k, v] : s.build->args) args.insert(k, v);
+            for (const auto& [k, v] : shown_args(*s.build, redact)) args.insert(k, escape_dollars(v));
             t.insert("build", toml::table{{"context", s.build->context.string()},
                                           {"dockerfile", s.build->dockerfile},
                                           {"args", std::move(args)}});
@@ -154,11 +175,11 @@ std::string to_toml(const Stack& stack, bool redact) {
         t.insert("replicas", s.replicas);
         if (!s.command.empty()) {
             toml::array cmd;
-            for (const auto& c : s.command) cmd.push_back(c);
+            for (const auto& c : s.command) cmd.push_back(escape_dollars(c));
             t.insert("command", std::move(cmd));
         }
         toml::table env;
-        for (const auto& [k, v] : shown_env(s, redact)) env.insert(k, v);
+        for (const auto& [k, v] : shown_env(s, redact)) env.insert(k, escape_dollars(v));
         t.insert("env", std::move(env));
         toml::array volumes;
         for (const auto& v : s.volumes) volumes.push_back(volume_text(v));
@@ -173,23 +194,24 @@ std::string to_toml(const Stack& stack, bool redact) {
         toml::table res;
         if (s.resources.cpus) res.insert("cpus", *s.resources.cpus);
         if (s.resources.memory_bytes) res.insert("memory", util::format_size(*s.resources.memory_bytes));
-        if (s.resources.gpus) res.insert("gpus", *s.resources.gpus);
+        if (s.resources.gpus) {
+            if (*s.resources.gpus == "all") res.insert("gpus", "all");
+            else res.insert("gpus", std::stoll(*s.resources.gpus));
+        }
         if (!res.empty()) t.insert("resources", std::move(res));
-        services.insert(s.name, std::move(t));
+        os << "\n" << toml::table{{"services", toml::table{{s.name, std::move(t)}}}} << "\n";
     }
-    root.insert("services", std::move(services));
     const auto& b = stack.balancer;
     toml::array routes;
     for (const auto& r : b.routes) routes.push_back(toml::table{{"path", r.path}, {"service", r.service}});
-    root.insert("balancer", toml::table{{"image", b.image},
+    const toml::table balancer{{"balancer", toml::table{{"image", b.image},
                                         {"port", b.port},
                                         {"host_ip", b.host_ip},
                                         {"algorithm", b.algorithm},
                                         {"max_body", util::format_size(b.max_body_bytes)},
                                         {"timeout", util::format_duration(b.timeout)},
-                                        {"routes", std::move(routes)}});
-    std::ostringstream os;
-    os << root << "\n";
+                                        {"routes", std::move(routes)}}}};
+    os << "\n" << balancer << "\n";
     return os.str();
 }
 

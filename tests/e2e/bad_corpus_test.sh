@@ -68,8 +68,9 @@ for file in "${files[@]}"; do
   mapfile -t ats < <(LC_ALL=C sed -n 's/^# at: //p' "$file")
   check "$base: has an '# expect:' first line" has "$(LC_ALL=C head -1 "$file")" "# expect: "
   name=$(stack_name_of "$file")
+  shown=${name@Q}  # newlines and control characters escaped, for the check's title
   if [ -n "$name" ]; then
-    check "$base: stack name '$name' is unique in the corpus" test -z "${seen_names[$name]:-}"
+    check "$base: stack name $shown is unique in the corpus" test -z "${seen_names[$name]:-}"
     seen_names[$name]=$base
   fi
   for cmd in up config; do
@@ -79,7 +80,7 @@ for file in "${files[@]}"; do
     for a in "${ats[@]}"; do check "$base: $cmd points at $a" has "$OUT" "$file:$a:"; done
     check "$base: $cmd prints no crash" bash -c '! grep -qiE "terminate called|sanitizer|segmentation|core dumped|internal error" <<<"$1"' _ "$OUT"
   done
-  if [ -n "$name" ]; then check "$base: nothing on the engine for '$name'" nothing_of "$name"; fi
+  if [ -n "$name" ]; then check "$base: nothing on the engine for $shown" nothing_of "$name"; fi
 done
 
 # Nothing labelled with an empty stack name, nor with any corpus name (one listing).

@@ -3,10 +3,17 @@
 // parses again.
 #include "stack/serialize.hpp"
 
+#include "stack/load.hpp"
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <string>
 
 using namespace mldeploy;
@@ -121,6 +128,55 @@ void check_same(const Stack& a, const Stack& b) {
         CHECK(p.routes[i].path == q.routes[i].path);
         CHECK(p.routes[i].service == q.routes[i].service);
     }
+}
+
+// A fresh folder under the system's temp dir, removed at the end of the test.
+class TempDir {
+public:
+    TempDir() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "mldeploy-serialize-test-XXXXXX").string();
+        path_ = std::filesystem::path(mkdtemp(pattern.data()));
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+// full_stack() with its build context and bind mount made real under `dir`,
+// so that the loader accepts them.
+Stack full_stack_in(const std::filesystem::path& dir) {
+    std::filesystem::create_directories(dir / "llm/docker");
+    std::ofstream(dir / "llm/docker/Containerfile") << "FROM scratch\n";
+    std::filesystem::create_directories(dir / "models");
+    auto s = full_stack();
+    s.file = dir / "mldeploy.toml";
+    s.dir = dir;
+    s.services[0].build->context = dir / "llm";
+    s.services[0].volumes[0].source = (dir / "models").string();
+    return s;
+}
+
+std::optional<std::string> no_env(const std::string&) { return std::nullopt; }
+
+// The loader's result, or its diagnostics as a failed check.
+std::optional<Stack> reload(const std::string& toml_text, const std::filesystem::path& file) {
+    try {
+        return load_stack_text(toml_text, file, no_env);
+    } catch (const StackError& e) {
+        FAIL_CHECK("to_toml output does not load: " << std::string(e.what()));
+    }
+    return std::nullopt;
+}
+
+void sort_services(Stack& s) {
+    std::sort(s.services.begin(), s.services.end(), [](auto& a, auto& b) { return a.name < b.name; });
 }
 
 const toml::table& table_at(const toml::table& t, std::string_view key) {
@@ -314,33 +370,47 @@ TEST_CASE("to_toml of a redacted stack parses too") {
     CHECK_NOTHROW(toml::parse(to_toml(full_stack(), true)));
 }
 
-}  // TEST_SUITE
-
-#include "stack/load.hpp"
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-TEST_CASE("SCRATCH toml reload") {
-    namespace fs = std::filesystem;
-    std::string pattern = (fs::temp_directory_path() / "mldeploy-ser-XXXXXX").string();
-    fs::path dir(mkdtemp(pattern.data()));
-    fs::create_directories(dir / "llm/docker");
-    std::ofstream(dir / "llm/docker/Containerfile") << "FROM scratch\n";
-    fs::create_directories(dir / "models");
-    auto s = full_stack();
-    s.file = dir / "mldeploy.toml";
-    s.dir = dir;
-    s.services[0].build->context = dir / "llm";
-    s.services[0].volumes[0].source = (dir / "models").string();
-    s.services[1].resources.gpus = "all";
-    const auto text = to_toml(s, false);
-    MESSAGE(text);
-    auto noenv = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-    try {
-        auto back = load_stack_text(text, s.file, noenv);
-        check_same(back, s);
-    } catch (const std::exception& e) {
-        FAIL_CHECK(std::string(e.what()));
-    }
-    fs::remove_all(dir);
+TEST_CASE("to_toml output loads back as the same stack (services compared by name)") {
+    TempDir dir;
+    auto original = full_stack_in(dir.path());
+    original.services[1].resources.gpus = "all";  // see the skipped case below for a count
+    auto back = reload(to_toml(original, false), original.file);
+    REQUIRE(back.has_value());
+    // The TOML writer orders tables by key: services come back sorted by name.
+    sort_services(*back);
+    sort_services(original);
+    check_same(*back, original);
 }
+
+// Regressions: these were bugs in to_toml.
+//
+// Known bug: to_toml writes a GPU count as a string (gpus = '2'), which the
+// loader refuses ("'gpus' must be a count or \"all\""): the output of
+// `mldeploy config` for such a stack is not a valid stack file.
+TEST_CASE("to_toml writes a GPU count that the loader accepts") {
+    TempDir dir;
+    auto original = full_stack_in(dir.path());
+    original.services[1].resources.gpus = "2";
+    auto back = reload(to_toml(original, false), original.file);
+    REQUIRE(back.has_value());
+    const auto* embed = back->find_service("embed");
+    REQUIRE(embed != nullptr);
+    CHECK(embed->resources.gpus == std::optional<std::string>("2"));
+}
+
+// Known bug: to_toml writes resolved values as they are, but the loader
+// interpolates '$' again: "pa$word" loads back as an error (variable 'word' is
+// not set) or, with $word set, as a different value. '$' needs writing as "$$".
+TEST_CASE("to_toml keeps a '$' in a value through a reload") {
+    TempDir dir;
+    auto original = full_stack_in(dir.path());
+    original.services[1].resources.gpus = "all";
+    original.services[0].env["PASSWORD_HINT"] = "pa$word and $$ and ${X}";
+    auto back = reload(to_toml(original, false), original.file);
+    REQUIRE(back.has_value());
+    const auto* llm = back->find_service("llm");
+    REQUIRE(llm != nullptr);
+    CHECK(llm->env.at("PASSWORD_HINT") == "pa$word and $$ and ${X}");
+}
+
+}  // TEST_SUITE

@@ -92,7 +92,7 @@ TEST_CASE("a replica carries every contract label and the config hash") {
     CHECK(l.at(label::replica) == "2");
     CHECK(is_hex(l.at(label::config_hash)));
     CHECK(l.at(label::config_hash).size() == 16);
-    CHECK(l.at(label::config_hash) == plan::config_hash_of(spec, kImageId));
+    CHECK(l.at(label::config_hash) == plan::config_hash_of(spec, kImageId, s.services[0].port));
     // Bookkeeping for commands given only -s.
     CHECK(l.at(label::port) == "8000");
     CHECK(l.at(label::health_path) == "/ready");
@@ -209,6 +209,7 @@ TEST_CASE("the replica hash changes with everything that needs a new container")
         {"volume target", [](auto& sv) { sv.volumes[0].target = "/m"; }},
         {"volume options", [](auto& sv) { sv.volumes[0].options = "rw"; }},
         {"restart", [](auto& sv) { sv.restart = "always"; }},
+        {"port the model listens on", [](auto& sv) { sv.port = 8001; }},
     };
     for (const auto& [what, change] : changes) {
         CAPTURE(what);
