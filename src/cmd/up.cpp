@@ -48,8 +48,14 @@ int run_up(const GlobalOptions& g, const UpOptions& o) {
     const auto url = fmt::format("http://{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host,
                                  stack.balancer.port);
     out.result(fmt::format("stack {} is up: {}", stack.name, url));
+    // A line that answers 2xx: the first route, at its service's health path
+    // when the route is the root (the model's own paths are unknown here).
     const auto& first = stack.balancer.routes.front();
-    out.result(fmt::format("try: curl {}{}", url, first.path));
+    const auto* service = stack.find_service(first.service);
+    const bool has_replicas = service != nullptr && service->replicas > 0;
+    auto path = first.path;
+    if (path == "/" && service != nullptr && service->health) path = service->health->path;
+    if (has_replicas) out.result(fmt::format("try: curl {}{}", url, path));
     return 0;
 }
 
