@@ -226,13 +226,20 @@ for item in "${todo[@]}"; do
   engine=${item%% *}
   image=${item#* }
   args=()
+  later=()   # Docker 20.10's import refuses STOPSIGNAL: added by a one-line build
   while IFS= read -r change; do
-    [ -n "$change" ] && args+=(--change "$change")
+    [ -n "$change" ] || continue
+    if [ "$engine" = docker ] && [[ $change == STOPSIGNAL* ]]; then later+=("$change"); continue; fi
+    args+=(--change "$change")
   done <<<"${CHANGES[$image]}"
   log "$engine import $image"
   "$engine" import "${args[@]}" \
     --message "mldeploy base image: Debian $SUITE minbase + ${PACKAGES[*]}" \
     "$ROOTFS_TAR" "$image" >/dev/null
+  if [ ${#later[@]} -gt 0 ]; then
+    printf 'FROM %s\n%s\n' "$image" "$(printf '%s\n' "${later[@]}")" |
+      DOCKER_BUILDKIT=0 "$engine" build -q -t "$image" - >/dev/null
+  fi
 done
 
 for engine in "${engines[@]}"; do

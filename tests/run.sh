@@ -8,4 +8,5 @@ build=${BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLDEPLOY_WERROR=ON >/dev/null
 cmake --build "$build" -j "$(nproc)"
 packaging/start-podman-service.sh
+packaging/start-docker-service.sh
 ctest --test-dir "$build" --output-on-failure "$@"

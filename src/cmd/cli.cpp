@@ -19,6 +19,8 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
     app.add_option("-f,--file", g.file, "The stack file")->type_name("PATH");
     app.add_option("-s,--stack", g.stack_name, "A deployed stack, by name, without its file")->type_name("NAME");
     app.add_option("-H,--host", g.host, "The engine's socket, unix:///path")->type_name("URL");
+    app.add_option("--engine", g.engine, "Force the engine's flavour (default: detected from the socket)")
+        ->check(CLI::IsMember({"podman", "docker"}));
     app.add_option("--format", g.format, "Output format")->check(CLI::IsMember({"text", "json"}));
     app.add_flag("-q,--quiet", g.quiet, "Print only results and errors");
     app.add_flag("-v,--verbose", g.verbose, "Print every step and the engine's output");

@@ -31,11 +31,18 @@ stack::Stack load_stack(const GlobalOptions& g, const std::string& positional) {
 }
 
 std::unique_ptr<engine::Engine> connect_engine(const GlobalOptions& g) {
+    engine::set_private_service_notice([](const std::string& socket) {
+        output().step(fmt::format("no engine socket answered: started a private `podman system service` on "
+                                  "unix://{} (it exits after {}s idle; your containers keep running)",
+                                  socket, engine::kPrivateServiceIdleSeconds));
+    });
     try {
-        return engine::connect(g.host);
+        engine::socket_candidates(g.host);
     } catch (const std::invalid_argument& e) {
-        throw UsageError(std::string("-H: ") + e.what());
+        throw UsageError((g.host.empty() ? std::string("engine host from the environment: ") : std::string("-H: ")) +
+                         e.what());
     }
+    return engine::connect(g.host, g.engine.empty() ? std::nullopt : std::optional<std::string>(g.engine));
 }
 
 std::string resolve_stack_name(const GlobalOptions& g, engine::Engine& engine) {

@@ -20,6 +20,7 @@ struct GlobalOptions {
     std::string file;
     std::string stack_name;
     std::string host;
+    std::string engine;   // "podman" | "docker" | "" (detect)
     std::string format = "text";
     bool quiet = false;
     bool verbose = false;

@@ -3,6 +3,7 @@
 #include "cmd/commands.hpp"
 #include "deploy/deployer.hpp"
 #include "deploy/images.hpp"
+#include "deploy/remove.hpp"
 #include "plan/plan.hpp"
 
 #include <fmt/format.h>
@@ -42,7 +43,22 @@ int run_up(const GlobalOptions& g, const UpOptions& o) {
     const auto plan = plan::make_plan(stack, observed, deployer.desired_hashes(images, balancer_image));
     if (plan.empty()) out.step("no changes: the stack is up to date");
     else for (const auto& line : plan::describe(stack, plan)) out.detail("plan: " + line);
-    deployer.apply(plan, observed, images, balancer_image);
+    // A first deploy that fails leaves nothing half-made; a stack that was
+    // already there keeps what serves, and the next `up` finishes the job.
+    const bool fresh = observed.containers.empty() && !observed.network_exists;
+    try {
+        deployer.apply(plan, observed, images, balancer_image);
+    } catch (...) {
+        if (fresh) {
+            out.warn(fmt::format("the first deploy of {} failed: removing what it made", stack.name));
+            try {
+                deploy::remove_stack(*engine, stack.name, out);
+            } catch (const std::exception& e) {
+                out.warn(fmt::format("could not remove everything: {}", e.what()));
+            }
+        }
+        throw;
+    }
 
     const auto host = stack.balancer.host_ip == "0.0.0.0" ? std::string("localhost") : stack.balancer.host_ip;
     const auto url = fmt::format("http://{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host,

@@ -2,6 +2,7 @@
 
 #include "engine/docker.hpp"
 #include "engine/http.hpp"
+#include "engine/private_service.hpp"
 #include "engine/podman.hpp"
 
 #include <fmt/format.h>
@@ -68,6 +69,14 @@ std::unique_ptr<Engine> make_engine(const std::string& flavour, const std::strin
 
 std::unique_ptr<Engine> connect(const std::string& host_flag) { return connect(host_flag, std::nullopt); }
 
+namespace {
+std::function<void(const std::string&)> on_private_service;
+}  // namespace
+
+void set_private_service_notice(std::function<void(const std::string&)> notice) {
+    on_private_service = std::move(notice);
+}
+
 std::unique_ptr<Engine> connect(const std::string& host_flag, const std::optional<std::string>& forced_flavour) {
     if (forced_flavour) check_flavour(*forced_flavour);
     std::string tried;
@@ -100,6 +109,17 @@ std::unique_ptr<Engine> connect(const std::string& host_flag, const std::optiona
             return engine;
         } catch (const EngineError& e) {
             tried += fmt::format("\n  {} ({}): {}", c.socket, c.origin, e.engine_message());
+        }
+    }
+    // The daemonless default: nothing answers, but Podman is installed. Only
+    // when no socket was named (-H or the environment): a named one must answer.
+    const bool named = !host_flag.empty() || socket_candidates(host_flag).front().origin.front() == '$';
+    if (!named && (!forced_flavour || *forced_flavour == "podman")) {
+        if (auto service = ensure_private_podman_service(std::chrono::seconds(kPrivateServiceIdleSeconds))) {
+            if (service->started && on_private_service) on_private_service(service->socket);
+            auto engine = make_engine("podman", service->socket);
+            engine->info();
+            return engine;
         }
     }
     std::string how;

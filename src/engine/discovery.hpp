@@ -6,6 +6,7 @@
 #include "engine/engine.hpp"
 
 #include <map>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,5 +47,13 @@ std::unique_ptr<Engine> connect(const std::string& host_flag);
 // named in the error when nothing else answers). Throws std::invalid_argument
 // for a flavour that is neither.
 std::unique_ptr<Engine> connect(const std::string& host_flag, const std::optional<std::string>& forced_flavour);
+
+// How long the private `podman system service` (started when nothing answers
+// and Podman is installed) waits idle before it exits by itself.
+inline constexpr int kPrivateServiceIdleSeconds = 60;
+
+// Called with the socket when connect() started a private Podman service, so
+// the user is told.
+void set_private_service_notice(std::function<void(const std::string&)> notice);
 
 }  // namespace mldeploy::engine

@@ -351,6 +351,57 @@ std::pair<std::string, std::string> docker_split_reference(std::string_view refe
     return {std::string(reference), "latest"};
 }
 
+std::vector<PortBinding> docker_published_ports(const nlohmann::json& ports) {
+    std::vector<PortBinding> out;
+    if (!ports.is_array()) {
+        return out;
+    }
+    std::vector<PortBinding> v6_any;
+    for (const auto& p : ports) {
+        const int public_port = get_int<int>(p, "PublicPort");
+        if (public_port == 0) {
+            continue;  // exposed, not published
+        }
+        PortBinding binding;
+        binding.host_ip = get_string(p, "IP");
+        binding.host_port = public_port;
+        binding.container_port = get_int<int>(p, "PrivatePort");
+        binding.protocol = get_string(p, "Type");
+        if (binding.protocol.empty()) {
+            binding.protocol = "tcp";
+        }
+        if (binding.host_ip == "0.0.0.0") {
+            binding.host_ip.clear();  // every address, as Podman reports it (and as created)
+        }
+        (binding.host_ip == "::" ? v6_any : out).push_back(binding);
+    }
+    // A port bound to every address is listed twice, for 0.0.0.0 and for ::.
+    for (const auto& b : v6_any) {
+        const bool twin = std::any_of(out.begin(), out.end(), [&](const PortBinding& o) {
+            return o.host_ip.empty() && o.host_port == b.host_port && o.container_port == b.container_port &&
+                   o.protocol == b.protocol;
+        });
+        if (!twin) {
+            out.push_back(b);
+        }
+    }
+    return out;
+}
+
+std::string docker_time_key(std::string_view timestamp) {
+    // "2026-11-22T17:55:01.12345Z" / "...01+00:00": the part up to the seconds,
+    // then the fraction as 9 digits (Go drops trailing zeros), then the zone.
+    const auto t = timestamp.find('T');
+    if (t == std::string_view::npos) {
+        return std::string(timestamp);
+    }
+    const auto zone = std::min(timestamp.find_first_of("Z+-", t), timestamp.size());
+    const auto dot = std::min(timestamp.find('.', t), zone);
+    std::string fraction(timestamp.substr(std::min(dot + 1, zone), zone - std::min(dot + 1, zone)));
+    fraction.resize(9, '0');
+    return std::string(timestamp.substr(0, dot)) + "." + fraction + std::string(timestamp.substr(zone));
+}
+
 std::string docker_prefix_tar(std::string_view tar, std::string_view folder) {
     std::string prefix = relative_entry_path(folder);
     while (!prefix.empty() && prefix.back() == '/') {
@@ -572,18 +623,67 @@ std::vector<NetworkSummary> DockerEngine::list_networks(const Labels& label_filt
     return networks;
 }
 
+std::vector<DockerEngine::NamedNetwork> DockerEngine::networks_named(const std::string& step,
+                                                                    const std::string& name) {
+    // The "name" filter matches substrings: keep the exact ones.
+    const json filters = {{"name", json::array({name})}};
+    const json list = call(step, "GET", api_path("/networks") + Query().add("filters", filters.dump()).str());
+    std::vector<NamedNetwork> out;
+    if (list.is_array()) {
+        for (const auto& n : list) {
+            if (get_string(n, "Name") == name) {
+                out.push_back({get_string(n, "Id"), get_string(n, "Created")});
+            }
+        }
+    }
+    return out;
+}
+
 void DockerEngine::create_network(const std::string& name, const Labels& labels) {
+    const std::string step = "create network " + name;
     // Docker's user-defined bridge networks resolve container names and aliases.
     const json body = {{"Name", name}, {"Driver", "bridge"}, {"CheckDuplicate", true}, {"Labels", labels}};
-    const json created = call("create network " + name, "POST", api_path("/networks/create"), body.dump(),
-                              "application/json");
+    const json created = call(step, "POST", api_path("/networks/create"), body.dump(), "application/json");
     if (const std::string warning = get_string(created, "Warning"); !warning.empty()) {
-        spdlog::warn("create network {}: {}", name, warning);
+        spdlog::warn("{}: {}", step, warning);
     }
+    // CheckDuplicate is not atomic: clients creating the same name at the same
+    // moment each get 201 and a network of their own (seen on 20.10: four at
+    // once made four "x" networks, and then `x` is ambiguous). The oldest one
+    // stays; a newer one is removed again and reported as a conflict (409),
+    // as if the create had lost the race in the engine.
+    const std::string id = get_string(created, "Id");
+    const auto same = networks_named(step, name);
+    if (id.empty() || same.size() < 2) {
+        return;
+    }
+    const auto oldest = std::min_element(same.begin(), same.end(), [](const NamedNetwork& a, const NamedNetwork& b) {
+        const auto ka = docker_time_key(a.created);
+        const auto kb = docker_time_key(b.created);
+        return ka != kb ? ka < kb : a.id < b.id;
+    });
+    if (oldest->id == id) {
+        return;
+    }
+    spdlog::debug("{}: made at the same time as {}; removing ours ({})", step, oldest->id, id);
+    call(step, "DELETE", path_of("networks", id), {}, {}, {404});
+    throw EngineError(step, 409, fmt::format("network with name {} already exists (made meanwhile by another client)",
+                                             name));
 }
 
 void DockerEngine::remove_network(const std::string& name) {
-    call("remove network " + name, "DELETE", path_of("networks", name), {}, {}, {404});
+    const std::string step = "remove network " + name;
+    const HttpResponse response = http_.request("DELETE", path_of("networks", name));
+    if (response.ok() || (!response.transport_error && response.status == 404)) {
+        return;
+    }
+    // Several networks of that name (see create_network): remove each by id.
+    if (response.transport_error || engine_error_message(response.body).find("is ambiguous") == std::string::npos) {
+        fail(step, response);
+    }
+    for (const auto& n : networks_named(step, name)) {
+        call(step, "DELETE", path_of("networks", n.id), {}, {}, {404});
+    }
 }
 
 std::vector<ContainerSummary> DockerEngine::list_containers(const Labels& label_filter) {
@@ -609,30 +709,7 @@ std::vector<ContainerSummary> DockerEngine::list_containers(const Labels& label_
         summary.status = get_string(c, "Status");
         summary.labels = get_labels(c, "Labels");
         if (const auto ports = c.find("Ports"); ports != c.end() && ports->is_array()) {
-            for (const auto& p : *ports) {
-                const int public_port = get_int<int>(p, "PublicPort");
-                if (public_port == 0) {
-                    continue;  // exposed, not published
-                }
-                PortBinding binding;
-                binding.host_ip = get_string(p, "IP");
-                binding.host_port = public_port;
-                binding.container_port = get_int<int>(p, "PrivatePort");
-                binding.protocol = get_string(p, "Type");
-                if (binding.protocol.empty()) {
-                    binding.protocol = "tcp";
-                }
-                // A port bound to every address is listed twice, for 0.0.0.0 and for ::.
-                const bool twin = binding.host_ip == "::" &&
-                                  std::any_of(summary.ports.begin(), summary.ports.end(), [&](const PortBinding& b) {
-                                      return b.host_ip == "0.0.0.0" && b.host_port == binding.host_port &&
-                                             b.container_port == binding.container_port &&
-                                             b.protocol == binding.protocol;
-                                  });
-                if (!twin) {
-                    summary.ports.push_back(binding);
-                }
-            }
+            summary.ports = docker_published_ports(*ports);
         }
         containers.push_back(std::move(summary));
     }
@@ -648,8 +725,26 @@ std::string DockerEngine::create_container(const ContainerSpec& spec) {
         throw EngineError(step, 0, e.what());
     }
     // 409 when the name is in use; 404 "No such image" when the image is missing.
-    const json created = call(step, "POST", api_path("/containers/create") + Query().add("name", spec.name).str(),
-                              body.dump(), "application/json");
+    const std::string path = api_path("/containers/create") + Query().add("name", spec.name).str();
+    const std::string text = body.dump();
+    HttpResponse response = http_.request("POST", path, text, "application/json");
+    // Docker reserves a name before the container it names can be inspected: a
+    // client that loses a race for the name gets 409 while GET /containers/{name}
+    // still says 404 (seen with two `up` at once). Report the conflict only once
+    // the other container is there (callers then inspect it by name); if the
+    // name is freed instead (the other create failed), create again.
+    for (int attempt = 0; !response.transport_error && response.status == 409 && attempt < 50; ++attempt) {
+        const HttpResponse other = http_.request("GET", path_of("containers", spec.name, "/json"));
+        if (other.transport_error || other.status != 404) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        response = http_.request("POST", path, text, "application/json");
+    }
+    if (!response.ok()) {
+        fail(step, response);
+    }
+    const json created = parse_or_null(response.body);
     if (const auto warnings = created.find("Warnings"); warnings != created.end() && warnings->is_array()) {
         for (const auto& w : *warnings) {
             if (w.is_string()) {

@@ -11,6 +11,9 @@
 //   - a label filter "key=" matches only an empty value on Docker (Podman: any
 //     value); an empty value is sent as "key" (the label exists);
 //   - names come with a leading '/' from Docker ("/movies-balancer"): removed;
+//   - two clients creating one network name at once may both succeed on Docker
+//     (CheckDuplicate is not atomic): the newer network is removed again and
+//     its creator gets 409, as from Podman;
 //   - GPUs are DeviceRequests (driver "nvidia"), not CDI devices.
 #pragma once
 
@@ -52,6 +55,15 @@ std::pair<std::string, std::string> docker_split_reference(std::string_view refe
 // Throws std::runtime_error when `tar` cannot be read.
 std::string docker_prefix_tar(std::string_view tar, std::string_view folder);
 
+// The published ports of a container list entry's "Ports": only those with a
+// PublicPort; "0.0.0.0" becomes "" (every address, as Podman reports it), and
+// the "::" twin Docker lists beside it is dropped.
+std::vector<PortBinding> docker_published_ports(const nlohmann::json& ports);
+
+// A Docker timestamp ("2026-11-22T17:55:01.12345Z"; Go drops a fraction's
+// trailing zeros) made comparable as text: the fraction padded to 9 digits.
+std::string docker_time_key(std::string_view timestamp);
+
 class DockerEngine : public Engine {
 public:
     explicit DockerEngine(std::string socket_path = docker_default_socket);
@@ -88,6 +100,11 @@ private:
                         std::initializer_list<int> also_fine = {},
                         std::chrono::seconds timeout = UnixHttpClient::default_timeout);
     [[noreturn]] void fail(const std::string& step, const HttpResponse& response) const;
+    struct NamedNetwork {
+        std::string id;
+        std::string created;
+    };
+    std::vector<NamedNetwork> networks_named(const std::string& step, const std::string& name);
     void put_archive_at(const std::string& step, const std::string& id, const std::string& dir, const std::string& tar,
                         int depth);
 

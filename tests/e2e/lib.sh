@@ -34,7 +34,8 @@ engine_get() { curl -fsS --unix-socket "$SOCK" "http://d$API$1"; }
 # Containers (all states) and networks carrying every label given as KEY=VALUE.
 label_filter() { jq -rn '{label: $ARGS.positional} | tojson | @uri' --args "$@"; }
 count_containers() { engine_get "/containers/json?all=true&filters=$(label_filter "$@")" | jq length; }
-count_networks() { engine_get "/networks/json?filters=$(label_filter "$@")" | jq length; }
+# Podman's libpod API lists networks at /networks/json, Docker's at /networks.
+count_networks() { local p=/networks/json; [[ $API == */libpod ]] || p=/networks; engine_get "$p?filters=$(label_filter "$@")" | jq length; }
 container_ids() { engine_get "/containers/json?all=true&filters=$(label_filter "$@")" | jq -r '.[].Id' | sort; }
 
 # Removes whatever a test left, even when it failed half-way.

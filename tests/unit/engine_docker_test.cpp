@@ -297,3 +297,33 @@ TEST_CASE("no engine: every place tried and how to start each engine") {
         CHECK(message.find("podman system service") == std::string::npos);
     }
 }
+
+TEST_CASE("docker timestamps compare as text once padded") {
+    CHECK(docker_time_key("2026-11-22T17:55:01.1Z") == "2026-11-22T17:55:01.100000000Z");
+    CHECK(docker_time_key("2026-11-22T17:55:01.123456789Z") == "2026-11-22T17:55:01.123456789Z");
+    CHECK(docker_time_key("2026-11-22T17:55:01Z") == "2026-11-22T17:55:01.000000000Z");
+    CHECK(docker_time_key("2026-11-22T17:55:01.5+00:00") == "2026-11-22T17:55:01.500000000+00:00");
+    // As text, "01.1Z" sorts after "01.12Z"; padded, it sorts before.
+    CHECK(docker_time_key("2026-11-22T17:55:01.1Z") < docker_time_key("2026-11-22T17:55:01.12Z"));
+    CHECK(docker_time_key("2026-11-22T17:55:01.9Z") < docker_time_key("2026-11-22T17:55:02Z"));
+}
+
+TEST_CASE("docker published ports: every address is \"\" as on Podman, once") {
+    // As Docker 20.10 lists a container published with -p 18932:80 and one with 127.0.0.1:5000:80.
+    const auto ports = docker_published_ports(json::parse(R"([
+      {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 18932, "Type": "tcp"},
+      {"IP": "::", "PrivatePort": 80, "PublicPort": 18932, "Type": "tcp"},
+      {"PrivatePort": 5000, "Type": "tcp"},
+      {"IP": "127.0.0.1", "PrivatePort": 81, "PublicPort": 5000, "Type": "tcp"},
+      {"IP": "::", "PrivatePort": 53, "PublicPort": 5353, "Type": "udp"}])"));
+    REQUIRE(ports.size() == 3);
+    CHECK(ports[0].host_ip == "");
+    CHECK(ports[0].host_port == 18932);
+    CHECK(ports[0].container_port == 80);
+    CHECK(ports[0].protocol == "tcp");
+    CHECK(ports[1].host_ip == "127.0.0.1");
+    CHECK(ports[1].host_port == 5000);
+    CHECK(ports[2].host_ip == "::");  // only on IPv6: kept
+    CHECK(ports[2].protocol == "udp");
+    CHECK(docker_published_ports(json()).empty());
+}
