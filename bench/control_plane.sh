@@ -37,7 +37,11 @@ WINDOWS=$OUT/windows.tsv # setup round op t0_ns t_end_ns
 : >"$DATA"
 : >"$WINDOWS"
 log "raw data: $OUT"
-RUN_START=$(date +%s)
+# The engine's own event times, streamed as they happen (reading the event log back
+# afterwards is unreliable: Podman 4.3 rotates it at 1 MB, and other runs fill it fast).
+podman events --filter type=container --format '{{.Time.UnixNano}} {{.Type}} {{.Status}} {{.Name}}' \
+    >"$OUT/events.txt" 2>/dev/null &
+EVENTS_PID=$!
 
 PC_PROJECT=mldbench-pc
 DC_PROJECT=mldbench-dc
@@ -175,7 +179,7 @@ final_cleanup() {
         docker rmi localhost/mldbench/recommender:1 localhost/mldbench/nginx:stable >/dev/null 2>&1 || true
     fi
 }
-trap final_cleanup EXIT
+trap 'final_cleanup; kill "$EVENTS_PID" 2>/dev/null || true' EXIT
 cleanup_all
 
 ensure_images
@@ -280,8 +284,8 @@ api DELETE /networks/mldbench-eng_net >/dev/null || true
 # ---- phases, from the engine's event times ------------------------------------------
 # For each timed window: t0 (command start), the set-up's container create/start events,
 # the balancer's, execs (nginx -t, reload) and kills (SIGHUP), t_end (first 200 / all 8).
-podman events --since "$RUN_START" --until "$(($(date +%s) + 1))" --stream=false \
-    --format '{{.Time.UnixNano}} {{.Type}} {{.Status}} {{.Name}}' >"$OUT/events.txt" 2>/dev/null || true
+sleep 1
+kill "$EVENTS_PID" 2>/dev/null || true
 awk -v OFS='\t' '
     function prefix(s) { return s == "M" ? "mldbench-cp-" : s == "MB" ? "mldbench-cpb-" : s == "P" ? "mldbench-pc_" : s == "F" ? "mldbench-floor-" : "-" }
     function d(a, b) { return (a > 0 && b > 0) ? (b - a) / 1e9 : "" }
@@ -314,6 +318,35 @@ awk -v OFS='\t' '
             }
         }
     }' "$WINDOWS" "$OUT/events.txt" | awk -F'\t' '$4 != ""' >>"$DATA"
+
+# mldeploy's own view, from its -v output stamped line by line as it is written.
+awk -v OFS='\t' '
+    FNR == 1 { if (f) flush(); f = FILENAME; t0 = $1; net = rep = lb = lbok = sc = rl = end = 0; h = 0 }
+    / ==> creating network/ { net = $1 }
+    / ==> starting [0-9]+ replica/ { rep = $1 }
+    /  ok .* healthy/ { h = $1 }
+    / ==> starting balancer/ { lb = $1 }
+    /  ok balancer answers/ { lbok = $1 }
+    /balancer reloaded/ { rl = $1 }
+    { end = $1 }
+    function flush(   s, r, op) {
+        n = split(f, parts, "/"); name = parts[n]           # M-up-3.log, M-scale-2.log
+        split(name, q, "-"); s = q[1]; op = q[2]; r = q[3]; sub(/\.log$/, "", r)
+        if (r !~ /^[0-9]+$/ || r == 0) return
+        if (op == "up") {
+            print s "_mlup", r, "before_network", (net ? net : rep) - t0
+            print s "_mlup", r, "network", net ? rep - net : 0
+            print s "_mlup", r, "replicas_healthy", h - rep
+            print s "_mlup", r, "balancer", lbok - lb
+            print s "_mlup", r, "command", end - t0
+        } else if (op == "scale") {
+            print s "_mlscale", r, "before_replicas", rep - t0
+            print s "_mlscale", r, "replicas_healthy", h - rep
+            print s "_mlscale", r, "balancer_update", rl - h
+            print s "_mlscale", r, "command", end - t0
+        }
+    }
+    END { if (f) flush() }' "$OUT"/M-up-*.log "$OUT"/MB-up-*.log "$OUT"/M-scale-*.log >>"$DATA"
 
 # ---- tables ----------------------------------------------------------------------
 secs() { cell "$DATA" "$1" "$2" %.2f; }
@@ -351,7 +384,24 @@ for ph in before_first_create replicas_created_started replicas_started_to_balan
 done
 echo "| whole: command start → first 200 | $(for s in M MB P F; do printf '%s | ' "$(secs "$s" up)"; done)"
 echo
-echo "Where \`scale 2→8\` spends its time (seconds):"
+echo "The same, as mldeploy sees it (its \`-v\` lines, time-stamped as written; seconds):"
+echo
+echo "| phase of mldeploy up | image only | with build |"
+echo "|---|---|---|"
+echo "| start → network create (engine ping, image inspect or build, list) | $(secs M_mlup before_network) | $(secs MB_mlup before_network) |"
+echo "| network create | $(secs M_mlup network) | $(secs MB_mlup network) |"
+echo "| 2 replicas created, started, healthy | $(secs M_mlup replicas_healthy) | $(secs MB_mlup replicas_healthy) |"
+echo "| balancer: create, config copied in, start, answers | $(secs M_mlup balancer) | $(secs MB_mlup balancer) |"
+echo "| whole command | $(secs M_mlup command) | $(secs MB_mlup command) |"
+echo
+echo "| phase of mldeploy scale 2→8 | seconds |"
+echo "|---|---|"
+echo "| start → creating replicas (stack, images, list, balancer files read back) | $(secs M_mlscale before_replicas) |"
+echo "| 6 replicas created, started, healthy | $(secs M_mlscale replicas_healthy) |"
+echo "| last healthy → balancer reloaded (inspect, copy config in, exec nginx -t, exec reload) | $(secs M_mlscale balancer_update) |"
+echo "| whole command | $(secs M_mlscale command) |"
+echo
+echo "Where \`scale 2→8\` spends its time, from the engine's event times (seconds):"
 echo
 echo "| phase of scale | mldeploy | floor |"
 echo "|---|---|---|"

@@ -183,6 +183,17 @@ Deployer::Member Deployer::start_replica(const stack::Service& service, int repl
         // Another mldeploy run is creating the same replica right now: the name
         // is the engine's lock. Wait for that one instead of making a second.
         if (!e.conflict()) throw;
+        // ...unless the name belongs to something else: another stack whose
+        // names run into ours ("a-b" + "c" and "a" + "b-c"), or no stack at all.
+        const auto owner = engine_.inspect_container(name).labels;
+        const auto label_of = [&](const char* key) {
+            auto it = owner.find(key);
+            return it == owner.end() ? std::string("(none)") : it->second;
+        };
+        if (label_of(plan::label::stack) != stack_.name || label_of(plan::label::service) != service.name)
+            throw DeployError(fmt::format("a container named {} already exists and is not this stack's (its stack "
+                                          "label: {}); remove it or rename the stack or service",
+                                          name, label_of(plan::label::stack)));
         out_.detail(fmt::format("{} is being created by another run; waiting for it", name));
         wait_healthy(service, name, name);
         return Member{engine_.inspect_container(name).id, name, replica_address(service, name)};

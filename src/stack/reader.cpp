@@ -89,6 +89,11 @@ std::vector<Diagnostic> Context::take_diagnostics() {
 }
 
 std::optional<std::string> Context::interpolate(std::string_view text, const SourcePos& pos) {
+    // A NUL would cut the value short wherever it reaches C (paths, the engine).
+    if (text.find('\0') != std::string_view::npos) {
+        error(pos, "a NUL character (\\u0000) is not allowed in a value");
+        return std::nullopt;
+    }
     try {
         return stack::interpolate(text, env_);
     } catch (const std::invalid_argument& e) {

@@ -6,7 +6,9 @@
 namespace mldeploy::util {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-    // Two rows of the Levenshtein table: the previous one and the one being filled.
+    // Optimal string alignment: Levenshtein plus a swap of two neighbouring
+    // letters as one edit ("prot" -> "port"). Three rows of the table.
+    std::vector<std::size_t> before(b.size() + 1);
     std::vector<std::size_t> previous(b.size() + 1);
     std::vector<std::size_t> current(b.size() + 1);
     std::iota(previous.begin(), previous.end(), std::size_t{0});
@@ -15,7 +17,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
         for (std::size_t j = 1; j <= b.size(); ++j) {
             std::size_t substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
             current[j] = std::min({previous[j] + 1, current[j - 1] + 1, substitution});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                current[j] = std::min(current[j], before[j - 2] + 1);
         }
+        std::swap(before, previous);
         std::swap(previous, current);
     }
     return previous[b.size()];

@@ -59,9 +59,15 @@ for path in sys.argv[1:]:
 PY
 }
 # Every io.mldeploy.stack value on the engine (containers of any state, networks).
+# Podman's libpod API lists networks at /networks/json with .labels, Docker's at
+# /networks with .Labels.
 engine_stack_labels() {
-  engine_get "/containers/json?all=true&filters=$(label_filter "$STACK_LABEL")" | jq -r '.[].Labels["io.mldeploy.stack"] | @json'
-  engine_get "/networks/json?filters=$(label_filter "$STACK_LABEL")" | jq -r '.[].labels["io.mldeploy.stack"] | @json'
+  local networks=/networks/json
+  [[ $API == */libpod ]] || networks=/networks
+  engine_get "/containers/json?all=true&filters=$(label_filter "$STACK_LABEL")" |
+    jq -r '.[] | .Labels["io.mldeploy.stack"] | @json'
+  engine_get "$networks?filters=$(label_filter "$STACK_LABEL")" |
+    jq -r '.[] | (.labels // .Labels)["io.mldeploy.stack"] | @json'
 }
 run() {  # run ARGS...: sets OUT (stdout+stderr) and RC
   RC=0
@@ -149,6 +155,9 @@ check "--format xml: names the value" has "$OUT" "xml"
 run ps -H tcp://1.2.3.4:2375 -s bad-cli-none
 check "-H tcp://: exit 2" eq "$RC" 2
 check "-H tcp://: says unix sockets only" has "$OUT" "unix"
+run ps --engine lxc -s bad-cli-none
+check "--engine lxc: exit 2" eq "$RC" 2
+check "--engine lxc: names the value" has "$OUT" "lxc"
 run up -H tcp://1.2.3.4:2375 -f "$GOOD"
 check "up -H tcp://: exit 2" eq "$RC" 2
 run up "$GOOD" -f "$CORPUS/port-zero.toml"

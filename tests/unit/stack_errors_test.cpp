@@ -87,9 +87,11 @@ TEST_SUITE("stack errors: keys and types") {
     TEST_CASE("unknown keys at the top level, in sub-tables and in routes") {
         CHECK(errors_of("names = \"x\"\n" + with_service_lines("")) ==
               "stack.toml:1:1: unknown key 'names' at the top level; did you mean 'name'?");
-        // Levenshtein counts a swap as two edits: too many for a four-letter word.
+        // Two letters swapped count as one edit.
         CHECK(errors_of("nmae = \"x\"\n" + with_service_lines("")) ==
-              "stack.toml:1:1: unknown key 'nmae' at the top level; allowed keys: name, network, services, balancer");
+              "stack.toml:1:1: unknown key 'nmae' at the top level; did you mean 'name'?");
+        CHECK(errors_of("zzzz = \"x\"\n" + with_service_lines("")) ==
+              "stack.toml:1:1: unknown key 'zzzz' at the top level; allowed keys: name, network, services, balancer");
         CHECK(errors_of(with_service_lines("[services.recommender.health]\nintervall = \"2s\"")) ==
               "stack.toml:6:1: unknown key 'intervall' in [services.recommender.health]; did you mean 'interval'?");
         CHECK(errors_of(with_balancer_lines("[[balancer.routes]]\npath = \"/\"\nservice = \"recommender\"\n"
