@@ -39,9 +39,10 @@ WINDOWS=$OUT/windows.tsv # setup round op t0_ns t_end_ns
 log "raw data: $OUT"
 # The engine's own event times, streamed as they happen (reading the event log back
 # afterwards is unreliable: Podman 4.3 rotates it at 1 MB, and other runs fill it fast).
-podman events --filter type=container --format '{{.Time.UnixNano}} {{.Type}} {{.Status}} {{.Name}}' \
-    >"$OUT/events.txt" 2>/dev/null &
-EVENTS_PID=$!
+# Started from a subshell, so that it is no job of this shell (the bare `wait`s below
+# wait for this shell's jobs only).
+EVENTS_PID=$( (podman events --filter type=container --format '{{.Time.UnixNano}} {{.Type}} {{.Status}} {{.Name}}' \
+    >"$OUT/events.txt" 2>/dev/null </dev/null & echo $!) )
 
 PC_PROJECT=mldbench-pc
 DC_PROJECT=mldbench-dc

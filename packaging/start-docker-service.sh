@@ -13,6 +13,9 @@
 # Podman (netavark) keeps working alongside: dockerd only adds its own DOCKER*
 # chains, and leaves the FORWARD policy alone since ip_forward is already on.
 set -euo pipefail
+# The service (and conmon, which inherits its folder) must not run in a folder
+# that may be deleted, such as a test's temporary folder.
+cd /
 
 sock=/var/run/docker.sock
 conf=/etc/docker/daemon.json

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Starts Podman's REST service on /run/podman/podman.sock unless it already answers.
 set -euo pipefail
+# The service (and conmon, which inherits its folder) must not run in a folder
+# that may be deleted, such as a test's temporary folder.
+cd /
 sock=/run/podman/podman.sock
 if curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
   exit 0

@@ -185,7 +185,19 @@ Deployer::Member Deployer::start_replica(const stack::Service& service, int repl
         if (!e.conflict()) throw;
         // ...unless the name belongs to something else: another stack whose
         // names run into ours ("a-b" + "c" and "a" + "b-c"), or no stack at all.
-        const auto owner = engine_.inspect_container(name).labels;
+        // The engine reserves the name a moment before the container can be
+        // inspected (Podman and Docker alike): wait for it to show.
+        std::optional<engine::ContainerDetails> other;
+        for (int attempt = 0; attempt < 100 && !other; ++attempt) {
+            try {
+                other = engine_.inspect_container(name);
+            } catch (const engine::EngineError& missing) {
+                if (!missing.not_found()) throw;
+                std::this_thread::sleep_for(kPollInterval);
+            }
+        }
+        if (!other) return start_replica(service, replica, name, image_id);  // its creation failed: ours, then
+        const auto owner = other->labels;
         const auto label_of = [&](const char* key) {
             auto it = owner.find(key);
             return it == owner.end() ? std::string("(none)") : it->second;

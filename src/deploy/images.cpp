@@ -15,8 +15,12 @@ std::string build_service_image(engine::Engine& engine, const stack::Service& se
     request.args = build.args;
     request.context_tar =
         util::tar_directory(build.context, util::read_dockerignore(build.context), {build.dockerfile});
+    // The build's steps are progress; the rest of its output only with -v.
     const auto id = engine.build_image(request, [&](std::string_view line) {
-        out.detail(fmt::format("[{}] {}", service.name, line));
+        if (line.rfind("STEP ", 0) == 0 || line.rfind("Step ", 0) == 0)
+            out.note(fmt::format("[{}] {}", service.name, line));
+        else
+            out.detail(fmt::format("[{}] {}", service.name, line));
     });
     out.done(fmt::format("built {} ({:.1f}s)", service.image, out.elapsed_s()));
     return id;

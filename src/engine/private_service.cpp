@@ -89,6 +89,8 @@ std::optional<PrivateService> ensure_private_podman_service(std::chrono::seconds
     SpawnSetup setup;
     // Its own session, so it outlives this process and ignores the terminal's signals.
     posix_spawnattr_setflags(setup.attr(), POSIX_SPAWN_SETSID);
+    // Not in the caller's folder: conmon inherits it, and fails once it is deleted.
+    posix_spawn_file_actions_addchdir_np(setup.actions(), "/");
     posix_spawn_file_actions_addopen(setup.actions(), STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(setup.actions(), STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     posix_spawn_file_actions_adddup2(setup.actions(), STDOUT_FILENO, STDERR_FILENO);

@@ -41,6 +41,9 @@ void Output::step(std::string_view text) {
 void Output::done(std::string_view text) {
     if (level_ != Level::quiet) write(stdout, "  ok ", "32", text);
 }
+void Output::note(std::string_view text) {
+    if (level_ != Level::quiet) write(stdout, "    ", "2", text);
+}
 void Output::detail(std::string_view text) {
     if (level_ == Level::verbose) write(stdout, "    ", "2", text);
 }
