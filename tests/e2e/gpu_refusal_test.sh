@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# A replica that asks for a GPU on a machine without one: the engine refuses
+# the device at start (Podman: no CDI spec; Docker: no nvidia runtime). `up`
+# exits 1 with the engine's own message, and leaves nothing behind.
+source "$(dirname "$0")/lib.sh"
+require_engine
+
+NAME=e2egpu$$
+PORT=$((20000 + ($$ + 5) % 10000))
+trap 'cleanup_stack $NAME; rm -rf "$WORK"' EXIT
+for gpus in '"all"' 1; do
+  cat >"$WORK/stack.toml" <<TOML
+name = "$NAME"
+[services.llm]
+build = "$REPO/examples/echo"
+image = "localhost/$NAME/echo:1"
+port = 8000
+[services.llm.resources]
+gpus = $gpus
+[balancer]
+port = $PORT
+TOML
+  rc=0; out=$("$MLDEPLOY" up -f "$WORK/stack.toml" 2>&1) || rc=$?
+  echo "$out" | tail -2
+  check "gpus = $gpus: up exits 1" eq "$rc" 1
+  check "gpus = $gpus: the engine's reason reaches the user" grep -qiE 'CDI|nvidia|device' <<<"$out"
+  check "gpus = $gpus: no container left" eq "$(count_containers io.mldeploy.stack=$NAME)" 0
+  check "gpus = $gpus: no network left" eq "$(count_networks io.mldeploy.stack=$NAME)" 0
+done
+finish
