@@ -211,7 +211,7 @@ Deployer::Member Deployer::start_replica(const stack::Service& service, int repl
         return Member{engine_.inspect_container(name).id, name, replica_address(service, name)};
     }
     try {
-        engine_.start_container(id);
+        start_named(id, "replica " + name);
         wait_healthy(service, id, name);
         Member member{id, name, replica_address(service, id)};
         out_.done(fmt::format("{} {} ({:.1f}s)", name, service.health ? "healthy" : "running",
@@ -224,6 +224,15 @@ Deployer::Member Deployer::start_replica(const stack::Service& service, int repl
         } catch (const std::exception&) {
         }
         throw;
+    }
+}
+
+void Deployer::start_named(const std::string& id, const std::string& what) {
+    try {
+        engine_.start_container(id);
+    } catch (const engine::EngineError& e) {
+        // The engine's step names the container by id; the user knows it by name.
+        throw engine::EngineError("start " + what, e.http_status(), e.engine_message());
     }
 }
 
@@ -293,7 +302,7 @@ void Deployer::create_balancer(const std::string& image_id) {
     balancer_id_ = id;
     try {
         sync_balancer();  // the config goes in before nginx starts
-        engine_.start_container(id);
+        start_named(id, fmt::format("balancer {} on {}:{}", spec.name, stack_.balancer.host_ip, stack_.balancer.port));
         wait_balancer_answers();
     } catch (...) {
         try {

@@ -52,6 +52,7 @@ private:
     void wait_healthy(const stack::Service& service, const std::string& id, const std::string& name);
     std::string replica_address(const stack::Service& service, const std::string& id);
     void remove_container(const std::string& id, const std::string& name, int stop_timeout_s);
+    void start_named(const std::string& id, const std::string& what);
     [[noreturn]] void fail_with_logs(const std::string& id, const std::string& what);
 
     void create_balancer(const std::string& image_id);
