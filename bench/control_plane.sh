@@ -222,7 +222,7 @@ for ((r = 1; r <= REPEATS; r++)); do
         record "$s" "$r" up "$(since "$t")"
         printf '%s\t%s\tup\t%s\t%s\n' "$s" "$r" "$t0" "$(ns)" >>"$WINDOWS"
         sleep 1 # let the replicas settle before tearing down
-        t=$(now)
+        t=$(now); t0=$(ns)
         do_down "$s" "$r" || log "$s down failed"
         record "$s" "$r" down_cmd "$(since "$t")"
         if [[ $s == P ]]; then
@@ -235,6 +235,7 @@ for ((r = 1; r <= REPEATS; r++)); do
             wait_gone "$s" || true
             record "$s" "$r" down "$(since "$t")"
         fi
+        printf '%s\t%s\tdown\t%s\t%s\n' "$s" "$r" "$t0" "$(ns)" >>"$WINDOWS"
         log "  $s #$r: up $(values "$DATA" "$s" up | tail -1)s, down $(values "$DATA" "$s" down | tail -1)s"
     done
 done
@@ -301,11 +302,20 @@ awk -v OFS='\t' '
             if ($3 == "start" && lb) lst[i] = $1
             if (($3 == "exec" || $3 == "kill") && !fx[i]) fx[i] = $1
             if ($3 == "exec_died" || $3 == "kill") lx[i] = $1
+            if (($3 == "kill" || $3 == "stop" || $3 == "died") && !fd[i]) fd[i] = $1
+            if ($3 == "remove") { lr[i] = $1; if (lb) lbr[i] = $1 }
         }
     }
     END {
         for (i = 1; i <= n; i++) {
             p = S[i] "_" O[i] "_phase"
+            if (O[i] == "down") {
+                print p, R[i], "before_first_stop", d(T0[i], fd[i])
+                print p, R[i], "first_stop_to_balancer_removed", d(fd[i], lbr[i])
+                print p, R[i], "first_stop_to_last_removed", d(fd[i], lr[i])
+                print p, R[i], "last_removed_to_nothing_left", d(lr[i], T1[i])
+                continue
+            }
             print p, R[i], "before_first_create", d(T0[i], fc[i])
             print p, R[i], "replicas_created_started", d(fc[i], ls[i])
             if (O[i] == "up") {
@@ -384,6 +394,19 @@ for ph in before_first_create replicas_created_started replicas_started_to_balan
     echo "| $label | $(for s in M MB P F; do printf '%s | ' "$(secs "${s}_up_phase" $ph)"; done)"
 done
 echo "| whole: command start → first 200 | $(for s in M MB P F; do printf '%s | ' "$(secs "$s" up)"; done)"
+echo
+echo "Where \`down\` spends its time, from the engine's event times (seconds):"
+echo
+echo "| phase of down | $(for s in M MB P F; do printf '%s | ' "$(name_of $s)"; done)"
+echo "|---|---|---|---|---|"
+for ph in before_first_stop first_stop_to_balancer_removed first_stop_to_last_removed last_removed_to_nothing_left; do
+    case $ph in before_first_stop) label="command start → first container stops (tool start, list)" ;;
+        first_stop_to_balancer_removed) label="first stop → balancer removed" ;;
+        first_stop_to_last_removed) label="first stop → last container removed" ;;
+        last_removed_to_nothing_left) label="last container removed → nothing left (network; P: containers gone)" ;; esac
+    echo "| $label | $(for s in M MB P F; do printf '%s | ' "$(secs "${s}_down_phase" $ph)"; done)"
+done
+echo "| whole: command start → nothing left | $(for s in M MB P F; do printf '%s | ' "$(secs "$s" down)"; done)"
 echo
 echo "The same, as mldeploy sees it (its \`-v\` lines, time-stamped as written; seconds):"
 echo

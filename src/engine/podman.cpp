@@ -1,5 +1,6 @@
 #include "engine/podman.hpp"
 
+#include "engine/reply.hpp"
 #include "engine/stream.hpp"
 
 #include <fmt/format.h>
@@ -19,52 +20,12 @@
 namespace mldeploy::engine {
 
 using nlohmann::json;
+using namespace reply;
 
 namespace {
 
 constexpr const char* api = "/v4.0.0/libpod";
 constexpr std::int64_t cpu_period_us = 100000;
-constexpr std::size_t build_tail_lines = 20;
-
-std::string get_string(const json& object, const char* key) {
-    const auto it = object.find(key);
-    return (it != object.end() && it->is_string()) ? it->get<std::string>() : std::string();
-}
-
-template <typename Int>
-Int get_int(const json& object, const char* key) {
-    const auto it = object.find(key);
-    return (it != object.end() && it->is_number()) ? it->get<Int>() : Int{0};
-}
-
-bool get_bool(const json& object, const char* key) {
-    const auto it = object.find(key);
-    return it != object.end() && it->is_boolean() && it->get<bool>();
-}
-
-const json& get_object(const json& object, const char* key) {
-    static const json empty = json::object();
-    const auto it = object.find(key);
-    return (it != object.end() && it->is_object()) ? *it : empty;
-}
-
-Labels get_labels(const json& object, const char* key) {
-    Labels labels;
-    for (const auto& [k, v] : get_object(object, key).items()) {
-        if (v.is_string()) {
-            labels[k] = v.get<std::string>();
-        }
-    }
-    return labels;
-}
-
-json parse_or_null(const std::string& body) {
-    if (body.empty()) {
-        return nullptr;
-    }
-    json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
-    return parsed.is_discarded() ? json(nullptr) : parsed;
-}
 
 // "?filters=..." for Podman: {"label": ["k=v", ...]}; "" without labels.
 std::string label_filters(const Labels& labels) {
@@ -81,79 +42,6 @@ std::string label_filters(const Labels& labels) {
 std::string path_of(std::string_view resource, const std::string& name_or_id, std::string_view tail = {}) {
     return fmt::format("{}/{}/{}{}", api, resource, url_encode_path(name_or_id), tail);
 }
-
-std::string with_tail(const std::string& message, const std::deque<std::string>& tail) {
-    if (tail.empty()) {
-        return message;
-    }
-    std::string out = message;
-    out += "\nlast lines of output:";
-    for (const auto& line : tail) {
-        out += "\n  ";
-        out += line;
-    }
-    return out;
-}
-
-// A progress stream of JSON objects (build, pull): "stream" text goes out line by
-// line (the last lines are kept for error messages), "error" is remembered.
-class ProgressReader {
-public:
-    explicit ProgressReader(const ProgressSink& progress)
-        : progress_(progress),
-          lines_([this](std::string_view line) { on_line(line); }),
-          json_([this](std::string_view text) { on_object(text); }) {}
-
-    void feed(std::string_view chunk) { json_.feed(chunk); }
-    void finish() { lines_.finish(); }
-
-    const std::string& error() const { return error_; }
-    const std::string& aux_id() const { return aux_id_; }
-    const std::deque<std::string>& tail() const { return tail_; }
-
-private:
-    void on_line(std::string_view line) {
-        tail_.emplace_back(line);
-        if (tail_.size() > build_tail_lines) {
-            tail_.pop_front();
-        }
-        if (progress_) {
-            progress_(line);
-        }
-    }
-
-    void on_object(std::string_view text) {
-        const json object = json::parse(text, nullptr, /*allow_exceptions=*/false);
-        if (object.is_discarded() || !object.is_object()) {
-            lines_.feed(text);
-            lines_.feed("\n");
-            return;
-        }
-        if (const std::string stream = get_string(object, "stream"); !stream.empty()) {
-            lines_.feed(stream);
-        }
-        std::string error = get_string(object, "error");
-        if (error.empty()) {
-            error = get_string(get_object(object, "errorDetail"), "message");
-        }
-        while (!error.empty() && std::isspace(static_cast<unsigned char>(error.back()))) {
-            error.pop_back();
-        }
-        if (!error.empty() && error_.empty()) {
-            error_ = error;
-        }
-        if (const std::string id = get_string(get_object(object, "aux"), "ID"); !id.empty()) {
-            aux_id_ = id;
-        }
-    }
-
-    const ProgressSink& progress_;
-    std::deque<std::string> tail_;
-    std::string error_;
-    std::string aux_id_;
-    LineSplitter lines_;
-    JsonStreamSplitter json_;
-};
 
 // Sets restart_policy (and restart_tries) from "no", "always", "unless-stopped",
 // "on-failure" or "on-failure:N"; false for anything else.

@@ -22,7 +22,7 @@ $1
 path = "/healthz"
 interval = "500ms"
 retries = 2
-start_period = "3s"
+start_period = "8s"
 [balancer]
 port = $PORT
 TOML
