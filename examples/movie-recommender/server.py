@@ -92,6 +92,9 @@ STOPPING = threading.Event()
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm the second
+    # waits for the balancer's delayed ACK (~40 ms) on a keep-alive connection.
+    disable_nagle_algorithm = True
     server_version = "movie-recommender/1"
     sys_version = ""
     timeout = env_number("KEEPALIVE_TIMEOUT", 75.0) or None
