@@ -9,6 +9,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(dirname "$BENCH_DIR")
 SOCK=${PODMAN_SOCK:-/run/podman/podman.sock}
 LIBPOD=http://d/v4.0.0/libpod
+MLDEPLOY_GIVEN=${MLDEPLOY:-}
 MLDEPLOY=${MLDEPLOY:-$REPO_DIR/build-bench/src/mldeploy}
 IMAGE=localhost/mldbench/recommender:1
 NGINX_IMAGE=docker.io/library/nginx:stable
@@ -41,12 +42,20 @@ ensure_engine() {
         die "Podman's REST socket $SOCK does not answer (packaging/install.sh starts it)"
 }
 
+# Builds (incrementally) the checkout's mldeploy, Release, into build-bench/, so that a
+# run measures the tree as it is; MLDEPLOY=/path/to/mldeploy measures that binary instead.
 ensure_mldeploy() {
-    if [[ ! -x $MLDEPLOY ]]; then
-        log "building mldeploy (Release) into $REPO_DIR/build-bench"
-        cmake -S "$REPO_DIR" -B "$REPO_DIR/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >&2
-        cmake --build "$REPO_DIR/build-bench" --target mldeploy >&2
+    if [[ -n ${MLDEPLOY_GIVEN:-} ]]; then
+        [[ -x $MLDEPLOY ]] || die "MLDEPLOY=$MLDEPLOY is not an executable"
+        return
     fi
+    need_tools cmake:cmake ninja:ninja-build
+    if [[ ! -f $REPO_DIR/build-bench/build.ninja ]]; then
+        log "configuring mldeploy (Release) in $REPO_DIR/build-bench"
+        cmake -S "$REPO_DIR" -B "$REPO_DIR/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >&2
+    fi
+    log "building mldeploy (incremental)"
+    cmake --build "$REPO_DIR/build-bench" --target mldeploy >&2
 }
 
 # The base images (no registry) and the benchmark's own tag of the recommender,
@@ -146,6 +155,10 @@ versions_line() {
     local pv nv
     pv=$(podman version --format '{{.Server.Version}}' 2>/dev/null || podman --version)
     nv=$(podman run --rm "$NGINX_IMAGE" nginx -v 2>&1 | tr -d '\r' | sed 's/^nginx version: //')
+    local rev
+    rev=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    git -C "$REPO_DIR" diff --quiet HEAD -- src templates CMakeLists.txt 2>/dev/null || rev="$rev+local changes"
+    printf 'mldeploy %s (%s); ' "$("$MLDEPLOY" --version 2>/dev/null | head -1 | awk '{print $NF}')" "$rev"
     printf 'date %s; podman %s (%s); balancer image %s = %s; ab %s; %s cores (load average %s); kernel %s' \
         "$(date -u +%Y-%m-%dT%H:%MZ)" "$pv" "$(podman info --format '{{.Host.OCIRuntime.Version}}' 2>/dev/null | head -1)" \
         "$NGINX_IMAGE" "$nv" "$(ab -V 2>/dev/null | awk '/Version/{print $5; exit}')" "$(nproc)" "$(cut -d" " -f1-3 /proc/loadavg)" "$(uname -r)"
