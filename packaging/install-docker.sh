@@ -35,9 +35,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   log "installing packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # No systemd on these machines: the package's service units are not started
-  # (policy-rc.d-less installs may try; a failure to start a unit is not ours).
+  # The package must not start dockerd itself (its init script would run it
+  # without our daemon.json): start-docker-service.sh does. policy-rc.d says so.
+  had_policy=0; [ -e /usr/sbin/policy-rc.d ] && had_policy=1
+  [ $had_policy = 1 ] || printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ $had_policy = 1 ] || rm -f /usr/sbin/policy-rc.d
 else
   log "docker.io is installed"
 fi
