@@ -122,14 +122,19 @@ std::string Deployer::replica_address(const stack::Service& service, const std::
 
 void Deployer::fail_with_logs(const std::string& id, const std::string& what) {
     std::string tail;
-    try {
-        engine_.logs(id, false, 20, [&](engine::LogStream, std::string_view line) {
-            if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
-            tail += "\n    | ";
-            tail += line;
-        });
-    } catch (const std::exception&) {
-        // The logs are a courtesy; the failure itself is what must reach the user.
+    // Podman sometimes answers a running container's log request with nothing
+    // although lines were written (seen on 4.3): ask again before saying so.
+    for (int attempt = 0; attempt < 4 && tail.empty(); ++attempt) {
+        if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        try {
+            engine_.logs(id, false, 20, [&](engine::LogStream, std::string_view line) {
+                if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
+                tail += "\n    | ";
+                tail += line;
+            });
+        } catch (const std::exception&) {
+            // The logs are a courtesy; the failure itself is what must reach the user.
+        }
     }
     throw DeployError(what + (tail.empty() ? "\n    (the container wrote no log lines)" : "\n  its last log lines:" + tail));
 }
