@@ -45,7 +45,9 @@ stop_load
 echo "$out" | tail -8
 check "failed rollout exits 1" eq "$rc" 1
 check "says the replica never got healthy" contains "$out" "did not become healthy"
-check "shows the replica's last log lines" contains "$out" "loading weights that never finish"
+# Podman 4.3 intermittently answers the log request of this running replica with
+# nothing (mldeploy asks four times); then the message must say so. Open issue.
+check "shows the replica's last log lines, or says there were none" grep -qE "loading weights that never finish|wrote no log lines" <<<"$out"
 check "old replicas untouched" eq "$(container_ids io.mldeploy.stack=$NAME io.mldeploy.role=model)" "$ids_before"
 check "no new replica left behind" eq "$(count_containers io.mldeploy.stack=$NAME io.mldeploy.role=model)" 2
 check "still answering" eq "$(curl -s "$URL")" '{"response": "still-here", "success": true}'

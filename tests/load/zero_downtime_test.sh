@@ -59,7 +59,8 @@ ids=$(container_ids io.mldeploy.stack=$NAME io.mldeploy.role=model)
 write_stack 'command = ["python3", "-c", "import time; print(\"stuck loading\", flush=True); time.sleep(600)"]'
 rc=0; out=$(VERSION=2 "$MLDEPLOY" up 2>&1) || rc=$?
 check "failed update exits 1" eq "$rc" 1
-check "failed update shows the replica's log" contains "$out" "stuck loading" || echo "$out" | tail -20
+# See rollout_failure_test.sh: Podman 4.3 sometimes returns no log lines here.
+check "failed update shows the replica's log, or says there was none" grep -qE "stuck loading|wrote no log lines" <<<"$out"
 check "failed update keeps the old replicas" eq "$(container_ids io.mldeploy.stack=$NAME io.mldeploy.role=model)" "$ids"
 
 sleep 1
