@@ -55,6 +55,8 @@ ensure_mldeploy() {
         cmake -S "$REPO_DIR" -B "$REPO_DIR/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >&2
     fi
     log "building mldeploy (incremental)"
+    BUILT_REV=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    git -C "$REPO_DIR" diff --quiet HEAD -- src templates CMakeLists.txt cmake 2>/dev/null || BUILT_REV="$BUILT_REV+local changes"
     cmake --build "$REPO_DIR/build-bench" --target mldeploy >&2
 }
 
@@ -155,10 +157,8 @@ versions_line() {
     local pv nv
     pv=$(podman version --format '{{.Server.Version}}' 2>/dev/null || podman --version)
     nv=$(podman run --rm "$NGINX_IMAGE" nginx -v 2>&1 | tr -d '\r' | sed 's/^nginx version: //')
-    local rev
-    rev=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
-    git -C "$REPO_DIR" diff --quiet HEAD -- src templates CMakeLists.txt 2>/dev/null || rev="$rev+local changes"
-    printf 'mldeploy %s (%s); ' "$("$MLDEPLOY" --version 2>/dev/null | head -1 | awk '{print $NF}')" "$rev"
+    printf 'mldeploy %s (built from %s); ' "$("$MLDEPLOY" version 2>/dev/null | awk '/^mldeploy/{print $2; exit}')" \
+        "${BUILT_REV:-$MLDEPLOY as given}"
     printf 'date %s; podman %s (%s); balancer image %s = %s; ab %s; %s cores (load average %s); kernel %s' \
         "$(date -u +%Y-%m-%dT%H:%MZ)" "$pv" "$(podman info --format '{{.Host.OCIRuntime.Version}}' 2>/dev/null | head -1)" \
         "$NGINX_IMAGE" "$nv" "$(ab -V 2>/dev/null | awk '/Version/{print $5; exit}')" "$(nproc)" "$(cut -d" " -f1-3 /proc/loadavg)" "$(uname -r)"

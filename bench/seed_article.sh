@@ -14,8 +14,9 @@
 # and two diagnosis set-ups in the same rounds (why C is where it is):
 #   Ck C's own two replicas behind a hand-made nginx running mldeploy's rendered config
 #      without the upstream keepalive lines (port 19107)
-#   Cn two replicas with Nagle's algorithm off (bench/nodelay) behind mldeploy's
-#      balancer, unchanged (bench/stacks/seed-2nd.toml, port 19108)
+#   Cg two replicas with Nagle's algorithm ON (bench/nagle-on: the example server as it
+#      was before commit 5590d8b) behind mldeploy's balancer (bench/stacks/seed-2nagle.toml,
+#      port 19108)
 # Then LATENCY_MS=0, the cost of the balancer itself, interleaved:
 #   E  one mldeploy replica reached directly at its container address (bench/stacks/seed-1.toml)
 #   F  the same replica through mldeploy's balancer (port 19105)
@@ -48,7 +49,7 @@ cleanup() {
     podman rm -f -t 2 mldbench-a mldbench-g mldbench-ck deployment1 deployment2 mldbench-article-nginx >/dev/null 2>&1 || true
     podman network rm -f "$NET" >/dev/null 2>&1 || true
     local s
-    for s in mldbench-seed1 mldbench-seed2 mldbench-seed4 mldbench-seed2nd; do "$MLDEPLOY" -q down -s "$s" >/dev/null 2>&1 || true; done
+    for s in mldbench-seed1 mldbench-seed2 mldbench-seed4 mldbench-seed2nagle; do "$MLDEPLOY" -q down -s "$s" >/dev/null 2>&1 || true; done
 }
 trap cleanup EXIT
 cleanup
@@ -71,13 +72,13 @@ log "C, D: mldeploy up, 2 and 4 replicas"
 LATENCY_MS=100 "$MLDEPLOY" up "$BENCH_DIR/stacks/seed-2.toml" >"$OUT/up-seed2.log" 2>&1 || { cat "$OUT/up-seed2.log" >&2; exit 1; }
 LATENCY_MS=100 "$MLDEPLOY" up "$BENCH_DIR/stacks/seed-4.toml" >"$OUT/up-seed4.log" 2>&1 || { cat "$OUT/up-seed4.log" >&2; exit 1; }
 
-log "Ck: mldeploy's config without upstream keepalive; Cn: replicas with Nagle off"
+log "Ck: mldeploy's config without upstream keepalive; Cg: replicas with Nagle on"
 mkdir -p "$OUT/ck"
 podman exec mldbench-seed2-balancer cat /etc/mldeploy/nginx.conf | sed '/^        keepalive/d' >"$OUT/ck/nginx.conf"
 grep -q '^ *keepalive 128' "$OUT/ck/nginx.conf" && die "could not strip the upstream keepalive"
 podman run -d --name mldbench-ck --network mldbench-seed2_net -p 127.0.0.1:19107:80 \
     -v "$OUT/ck:/etc/mldeploy-bench:ro" "$NGINX_IMAGE" nginx -c /etc/mldeploy-bench/nginx.conf -g 'daemon off;' >/dev/null
-LATENCY_MS=100 "$MLDEPLOY" up "$BENCH_DIR/stacks/seed-2nd.toml" >"$OUT/up-seed2nd.log" 2>&1 || { cat "$OUT/up-seed2nd.log" >&2; exit 1; }
+LATENCY_MS=100 "$MLDEPLOY" up "$BENCH_DIR/stacks/seed-2nagle.toml" >"$OUT/up-seed2nagle.log" 2>&1 || { cat "$OUT/up-seed2nagle.log" >&2; exit 1; }
 
 log "E, F, G: LATENCY_MS=0 (one mldeploy replica; a hand-made published one)"
 LATENCY_MS=0 "$MLDEPLOY" up "$BENCH_DIR/stacks/seed-1.toml" >"$OUT/up-seed1.log" 2>&1 || { cat "$OUT/up-seed1.log" >&2; exit 1; }
@@ -88,10 +89,10 @@ E_IP=$(podman inspect mldbench-seed1-recommender-1 --format '{{(index .NetworkSe
 declare -A URL=(
     [A]=http://127.0.0.1:19101$URL_PATH [B]=http://127.0.0.1:19102$URL_PATH
     [C]=http://127.0.0.1:19103$URL_PATH [D]=http://127.0.0.1:19104$URL_PATH
-    [Ck]=http://127.0.0.1:19107$URL_PATH [Cn]=http://127.0.0.1:19108$URL_PATH
+    [Ck]=http://127.0.0.1:19107$URL_PATH [Cg]=http://127.0.0.1:19108$URL_PATH
     [E]=http://$E_IP:5000$URL_PATH [F]=http://127.0.0.1:19105$URL_PATH [G]=http://127.0.0.1:19106$URL_PATH
 )
-for s in A B C D Ck Cn E F G; do wait_200 "${URL[$s]}" 60 || die "set-up $s does not answer on ${URL[$s]}"; done
+for s in A B C D Ck Cg E F G; do wait_200 "${URL[$s]}" 60 || die "set-up $s does not answer on ${URL[$s]}"; done
 podman ps --filter name=mldbench --filter name=deployment --format '{{.Names}} {{.Status}} {{.Ports}}' >"$OUT/containers.txt"
 
 # ---- one ab run -> data.tsv ----------------------------------------------------
@@ -110,11 +111,11 @@ run_ab() {
 }
 
 log "warm-up: 500 requests each"
-for s in A B C D Ck Cn; do ab -r -n 500 -c 50 "${URL[$s]}" >/dev/null 2>&1 || true; done
+for s in A B C D Ck Cg; do ab -r -n 500 -c 50 "${URL[$s]}" >/dev/null 2>&1 || true; done
 
-log "main experiment: LATENCY_MS=100, ab -n $N -c $C, $REPEATS rounds of A B C D Ck Cn"
+log "main experiment: LATENCY_MS=100, ab -n $N -c $C, $REPEATS rounds of A B C D Ck Cg"
 for ((r = 1; r <= REPEATS; r++)); do
-    for s in A B C D Ck Cn; do run_ab "$s" "$r" "$N" "$C"; done
+    for s in A B C D Ck Cg; do run_ab "$s" "$r" "$N" "$C"; done
 done
 
 log "LATENCY_MS=0: ab -n $N0 -c $C0, $REPEATS rounds of E F G"
@@ -129,7 +130,7 @@ declare -A ART2=([p50]=218 [p98]=287 [p99]=305 [p100]=360)
 {
 echo "### Seed article experiment: movie recommender, LATENCY_MS=100, \`ab -r -n $N -c $C\`"
 echo
-echo "$(cat "$OUT/versions.txt"); $REPEATS interleaved rounds (A,B,C,D,Ck,Cn,A,...); each cell: median (min–max) over the rounds; latencies in ms."
+echo "$(cat "$OUT/versions.txt"); $REPEATS interleaved rounds (A,B,C,D,Ck,Cg,A,...); each cell: median (min–max) over the rounds; latencies in ms."
 echo
 echo "| metric | A: 1 replica, podman -p | B: 2 + article nginx.conf | C: 2 + mldeploy | D: 4 + mldeploy | article: 1 container | article: 2 + nginx |"
 echo "|---|---|---|---|---|---|---|"
@@ -150,14 +151,14 @@ echo "Ratios of medians: C/B p99 $(ratio "$p99C" "$p99B"), C/B requests/s $(rati
 echo
 echo "Diagnosis, measured in the same rounds (same load): where C's time goes."
 echo
-echo "| metric | C: 2 + mldeploy (as shipped) | Ck: C's replicas, mldeploy's config without upstream keepalive | Cn: 2 replicas with Nagle off + mldeploy (as shipped) | B: 2 + article nginx.conf |"
+echo "| metric | C: 2 + mldeploy (as shipped) | Ck: C's replicas, mldeploy's config without upstream keepalive | Cg: 2 replicas with Nagle ON + mldeploy (as shipped) | B: 2 + article nginx.conf |"
 echo "|---|---|---|---|---|"
 for m in p50 p90 p99 p100 rps failed; do
-    echo "| ${m/rps/requests\/s} | $(cell "$DATA" C $m) | $(cell "$DATA" Ck $m) | $(cell "$DATA" Cn $m) | $(cell "$DATA" B $m) |"
+    echo "| ${m/rps/requests\/s} | $(cell "$DATA" C $m) | $(cell "$DATA" Ck $m) | $(cell "$DATA" Cg $m) | $(cell "$DATA" B $m) |"
 done
 echo
-p99Ck=$(median "$DATA" Ck p99); p99Cn=$(median "$DATA" Cn p99); rpsCk=$(median "$DATA" Ck rps); rpsCn=$(median "$DATA" Cn rps)
-echo "Ratios of medians: Ck/B p99 $(ratio "$p99Ck" "$p99B"), Ck/B requests/s $(ratio "$rpsCk" "$rpsB"); Cn/B p99 $(ratio "$p99Cn" "$p99B"), Cn/B requests/s $(ratio "$rpsCn" "$rpsB"); p50 C $(median "$DATA" C p50) vs Ck $(median "$DATA" Ck p50) vs Cn $(median "$DATA" Cn p50) ms."
+p99Ck=$(median "$DATA" Ck p99); p99Cg=$(median "$DATA" Cg p99); rpsCk=$(median "$DATA" Ck rps); rpsCg=$(median "$DATA" Cg rps)
+echo "Ratios of medians: Ck/B p99 $(ratio "$p99Ck" "$p99B"), Ck/B requests/s $(ratio "$rpsCk" "$rpsB"); Cg/B p99 $(ratio "$p99Cg" "$p99B"), Cg/B requests/s $(ratio "$rpsCg" "$rpsB"); p50 C $(median "$DATA" C p50) vs Ck $(median "$DATA" Ck p50) vs Cg $(median "$DATA" Cg p50) ms."
 echo
 echo "### The balancer's own cost: LATENCY_MS=0, \`ab -r -n $N0 -c $C0\`"
 echo
