@@ -28,6 +28,11 @@ constexpr auto kPollInterval = std::chrono::milliseconds(100);
 // requests. Leaving it this long before a replica is stopped is enough here.
 constexpr auto kReloadSettle = std::chrono::milliseconds(300);
 
+// Run in the balancer with the config's path as $1: exit kConfigRejected when
+// `nginx -t` refuses the new config, else whatever the reload signal gives.
+constexpr const char* kTestAndReload = "nginx -t -q -c \"$1\" || exit 90; exec nginx -s reload -c \"$1\"";
+constexpr int kConfigRejected = 90;
+
 std::string state_word(const engine::ContainerDetails& d) { return d.state.empty() ? "unknown" : d.state; }
 
 // Runs each task on its own thread and rethrows the first failure after all end.
@@ -75,7 +80,15 @@ std::optional<stack::Stack> load_deployed_stack(engine::Engine& engine, const st
 }
 
 Deployer::Deployer(engine::Engine& engine, const stack::Stack& stack, util::Output& out, DeployOptions options)
-    : engine_(engine), stack_(stack), out_(out), options_(options) {}
+    : engine_(engine), stack_(stack), out_(out), options_(options), prober_(engine, [this] { return balancer_for_probes(); }) {}
+
+std::string Deployer::balancer_for_probes() {
+    if (balancer_starting_.valid()) return balancer_starting_.get();  // rethrows the balancer's failure
+    if (balancer_id_) return *balancer_id_;
+    throw DeployError(fmt::format("the replicas' addresses are not reachable from this host (a rootless engine?) and "
+                                  "stack {} has no running balancer to probe them from",
+                                  stack_.name));
+}
 
 plan::DesiredHashes Deployer::desired_hashes(const std::map<std::string, std::string>& service_images,
                                              const std::string& balancer_image) const {
@@ -145,9 +158,9 @@ void Deployer::wait_healthy(const stack::Service& service, const std::string& id
                                : std::chrono::milliseconds(30000);
     const auto deadline = Clock::now() + budget;
     std::string last_problem = "not started";
-    std::string url;
+    std::string address;  // known once the replica runs
     while (Clock::now() < deadline) {
-        if (url.empty() || !health) {
+        if (address.empty() || !health) {
             const auto details = engine_.inspect_container(id);
             if (!details.running) {
                 if (details.state == "exited" || details.state == "stopped" || details.state == "dead")
@@ -158,17 +171,16 @@ void Deployer::wait_healthy(const stack::Service& service, const std::string& id
                 return;
             } else {
                 auto it = details.ip_by_network.find(stack_.network);
-                if (it != details.ip_by_network.end() && !it->second.empty())
-                    url = http_url(it->second, service.port, health->path);
+                if (it != details.ip_by_network.end() && !it->second.empty()) address = it->second;
             }
         }
-        if (!url.empty()) {
-            const auto probe = http_get(url, health->timeout);
+        if (!address.empty()) {
+            const auto probe = prober_.get(address, service.port, health->path, health->timeout);
             if (probe.ok()) return;
             last_problem = probe.status ? fmt::format("GET {} answered {}", health->path, probe.status)
                                         : fmt::format("GET {}: {}", health->path, probe.error);
             // A replica that crashed does not answer; notice it rather than wait out the budget.
-            if (probe.status == 0 && !engine_.inspect_container(id).running) url.clear();
+            if (probe.status == 0 && !engine_.inspect_container(id).running) address.clear();
         }
         std::this_thread::sleep_for(kPollInterval);
     }
@@ -348,14 +360,15 @@ void Deployer::sync_balancer() {
     balancer_stack_json_ = stack_json;
     if (config == balancer_config_) return;  // only the stored stack changed: nginx needs nothing
     if (running) {
-        const auto test = engine_.exec(*balancer_id_, {"nginx", "-t", "-q", "-c", render::kBalancerConfigPath});
-        if (test.exit_code != 0) {
+        // Test and reload in one exec: each exec is several engine round trips.
+        const auto reload = engine_.exec(*balancer_id_, {"sh", "-c", kTestAndReload, "mldeploy-reload",
+                                                         render::kBalancerConfigPath});
+        if (reload.exit_code == kConfigRejected) {
             // Put the working config back, so a restart of the balancer does not load the bad one.
             engine_.put_archive(*balancer_id_, "/etc", util::tar_files({{"mldeploy/nginx.conf", balancer_config_, 0644}}));
             throw DeployError("nginx rejected the balancer configuration (the balancer keeps its previous one):\n" +
-                              test.output);
+                              reload.output);
         }
-        const auto reload = engine_.exec(*balancer_id_, {"nginx", "-s", "reload", "-c", render::kBalancerConfigPath});
         if (reload.exit_code != 0) throw DeployError("nginx could not reload its configuration:\n" + reload.output);
         out_.detail("balancer reloaded");
     }
@@ -390,6 +403,26 @@ void Deployer::apply(const plan::Plan& plan, const plan::Observed& observed,
         run_all(std::move(removals));
     }
 
+    // A new balancer starts alongside the replicas: it serves its health page
+    // (and 503 for a service with no replica yet) until the first reload, and
+    // on a rootless engine the replicas' probes run inside it.
+    if (plan.balancer == plan::BalancerAction::recreate && plan.old_balancer) {
+        remove_container(plan.old_balancer->id, plan.old_balancer->name, 2);
+    }
+    if (plan.balancer != plan::BalancerAction::keep) {
+        balancer_starting_ = std::async(std::launch::async, [this, &balancer_image] {
+                                 create_balancer(balancer_image);
+                                 return *balancer_id_;
+                             }).share();
+    }
+    // The balancer's failure is the one to report when both fail.
+    const auto balancer_started = [this] {
+        if (!balancer_starting_.valid()) return;
+        auto starting = std::move(balancer_starting_);
+        balancer_starting_ = {};
+        starting.get();
+    };
+
     if (!plan.start.empty()) {
         out_.step(fmt::format("starting {} replica(s)", plan.start.size()));
         std::vector<std::function<void()>> starts;
@@ -409,14 +442,11 @@ void Deployer::apply(const plan::Plan& plan, const plan::Observed& observed,
         } catch (...) {
             failure = std::current_exception();
         }
+        balancer_started();
         sync_balancer();
         if (failure) std::rethrow_exception(failure);
     }
-
-    if (plan.balancer == plan::BalancerAction::recreate && plan.old_balancer) {
-        remove_container(plan.old_balancer->id, plan.old_balancer->name, 2);
-    }
-    if (plan.balancer != plan::BalancerAction::keep) create_balancer(balancer_image);
+    balancer_started();
 
     for (const auto& r : plan.replace) {
         const auto* service = stack_.find_service(r.slot.service);

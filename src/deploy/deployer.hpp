@@ -4,12 +4,14 @@
 // sends a request to a replica that is not ready or is going away.
 #pragma once
 
+#include "deploy/health_probe.hpp"
 #include "engine/engine.hpp"
 #include "plan/plan.hpp"
 #include "stack/model.hpp"
 #include "util/output.hpp"
 
 #include <chrono>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -56,6 +58,7 @@ private:
     [[noreturn]] void fail_with_logs(const std::string& id, const std::string& what);
 
     void create_balancer(const std::string& image_id);
+    std::string balancer_for_probes();  // the running balancer, waiting for one that is starting
     void read_balancer_files();  // what an adopted balancer holds now
     void sync_balancer();        // writes the config for the current members and reloads
     void wait_balancer_answers();
@@ -69,7 +72,11 @@ private:
 
     std::mutex members_mutex_;
     std::map<Slot, Member> members_;       // replicas that take traffic
+    HealthProber prober_;
     std::optional<std::string> balancer_id_;
+    // Set while the balancer is being created alongside the replicas; only the
+    // thread that runs apply() sets and clears it.
+    std::shared_future<std::string> balancer_starting_;
     std::string balancer_config_;          // nginx.conf as the balancer holds it
     std::string balancer_stack_json_;      // stack.json as the balancer holds it
     std::map<std::string, int> replica_counts_;  // what this run deploys, per service

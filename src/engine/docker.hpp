@@ -71,6 +71,7 @@ public:
     // GET /_ping (refuses a Podman socket: it has a Libpod-Api-Version header),
     // then GET /version.
     EngineInfo info() override;
+    bool rootless() const override { return socket_owned_by_user(http_.socket_path()); }
 
     std::optional<std::string> image_id(const std::string& reference) override;
     std::string build_image(const BuildRequest& request, const ProgressSink& progress) override;

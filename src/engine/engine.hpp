@@ -122,6 +122,9 @@ public:
     virtual ~Engine() = default;
 
     virtual EngineInfo info() = 0;
+    // A rootless engine (its socket belongs to a user, not root): container
+    // addresses on its networks are not reachable from this host.
+    virtual bool rootless() const = 0;
 
     // Images
     virtual std::optional<std::string> image_id(const std::string& reference) = 0;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <curl/curl.h>
+#include <sys/stat.h>
 
 #include <cctype>
 #include <exception>
@@ -155,6 +156,11 @@ std::string Query::str() const {
 
 void set_http_cancel_flag(const std::atomic<bool>* flag) {
     g_cancel_flag.store(flag);
+}
+
+bool socket_owned_by_user(const std::string& socket_path) {
+    struct stat st {};
+    return ::stat(socket_path.c_str(), &st) == 0 && st.st_uid != 0;
 }
 
 UnixHttpClient::UnixHttpClient(std::string socket_path) : socket_path_(std::move(socket_path)) {

@@ -70,6 +70,10 @@ private:
 // during a build or `logs --follow`. The flag must outlive all transfers.
 void set_http_cancel_flag(const std::atomic<bool>* flag);
 
+// True when the socket file belongs to a user other than root: the engine
+// behind it is a rootless one (Podman or Docker run by that user).
+bool socket_owned_by_user(const std::string& socket_path);
+
 class UnixHttpClient {
 public:
     static constexpr std::chrono::seconds default_timeout{120};

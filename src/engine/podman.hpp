@@ -40,6 +40,7 @@ public:
     explicit PodmanEngine(std::string socket_path = podman_default_socket);
 
     EngineInfo info() override;
+    bool rootless() const override { return socket_owned_by_user(http_.socket_path()); }
 
     std::optional<std::string> image_id(const std::string& reference) override;
     std::string build_image(const BuildRequest& request, const ProgressSink& progress) override;

@@ -1,0 +1,80 @@
+#include "deploy/health_probe.hpp"
+
+#include "util/netif.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <regex>
+
+namespace mldeploy::deploy {
+namespace {
+
+// $1 address (IPv6 in brackets for URLs), $2 bare address, $3 port, $4 path, $5 timeout in seconds.
+// Debian's nginx images have bash and coreutils but no curl; Alpine's have wget.
+constexpr const char* kProbeScript = R"(if command -v curl >/dev/null 2>&1; then
+  exec curl -sS -o /dev/null -m "$5" -w 'HTTP/curl %{http_code}\n' "http://$1:$3$4"
+elif command -v bash >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
+  exec timeout "$5" bash -c 'exec 3<>"/dev/tcp/$0/$1" || exit 1
+printf "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n" "$2" "$0" >&3
+IFS= read -r line <&3 && printf "%s\n" "$line"' "$2" "$3" "$4"
+elif command -v wget >/dev/null 2>&1; then
+  wget -S -q -O /dev/null -T "$5" "http://$1:$3$4" 2>&1 | grep -m1 'HTTP/'
+  exit 0
+fi
+echo "the balancer image has none of curl, bash or wget to probe with" >&2
+exit 127)";
+
+}  // namespace
+
+ProbeRoute probe_route(const engine::Engine& engine, const std::string& address) {
+    if (const char* forced = std::getenv("MLDEPLOY_PROBE")) {
+        const std::string_view f(forced);
+        if (f == "direct") return ProbeRoute::direct;
+        if (f == "balancer") return ProbeRoute::via_balancer;
+    }
+    // A rootless engine's networks may reuse the subnets of the host's own
+    // bridges (both count from 10.89.0.0/24), so its addresses can look local.
+    if (engine.rootless()) return ProbeRoute::via_balancer;
+    return util::host_has_route_to(address) ? ProbeRoute::direct : ProbeRoute::via_balancer;
+}
+
+std::vector<std::string> balancer_probe_command(const std::string& address, int port, const std::string& path,
+                                                std::chrono::milliseconds timeout) {
+    const bool ipv6 = address.find(':') != std::string::npos;
+    return {"sh",
+            "-c",
+            kProbeScript,
+            "mldeploy-probe",
+            ipv6 ? "[" + address + "]" : address,
+            address,
+            std::to_string(port),
+            path,
+            fmt::format("{:.3f}", static_cast<double>(timeout.count()) / 1000.0)};
+}
+
+ProbeResult read_balancer_probe(const engine::ExecResult& result) {
+    static const std::regex status_line(R"(HTTP/[0-9.a-z]+ ([0-9]{3}))");
+    ProbeResult probe;
+    std::smatch m;
+    if (std::regex_search(result.output, m, status_line)) probe.status = std::stoi(m[1].str());
+    if (probe.status != 0) return probe;
+    std::string said = result.output;
+    while (!said.empty() && (said.back() == '\n' || said.back() == '\r' || said.back() == ' ')) said.pop_back();
+    if (said.empty())
+        said = result.exit_code == 124 ? "timed out" : fmt::format("no answer (exit {})", result.exit_code);
+    probe.error = "from the balancer: " + said;
+    return probe;
+}
+
+HealthProber::HealthProber(engine::Engine& engine, std::function<std::string()> balancer_id)
+    : engine_(engine), balancer_id_(std::move(balancer_id)) {}
+
+ProbeResult HealthProber::get(const std::string& address, int port, const std::string& path,
+                              std::chrono::milliseconds timeout) {
+    if (probe_route(engine_, address) == ProbeRoute::direct) return http_get(http_url(address, port, path), timeout);
+    const auto balancer = balancer_id_();
+    return read_balancer_probe(engine_.exec(balancer, balancer_probe_command(address, port, path, timeout)));
+}
+
+}  // namespace mldeploy::deploy
