@@ -55,7 +55,7 @@ int run_scale(const GlobalOptions& g, const ScaleOptions& o) {
     std::erase_if(plan.replace, [](const plan::Replacement& r) { return r.old.running(); });
 
     out.step(fmt::format("scaling {} to {} replica(s)", service_name, o.replicas));
-    deployer.apply(plan, observed, images, balancer_image, counts);
+    deployer.apply(plan, observed, images, balancer_image);
     out.result(fmt::format("{}: {} replica(s)", service_name, o.replicas));
     return 0;
 }

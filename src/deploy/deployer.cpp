@@ -28,10 +28,23 @@ constexpr auto kPollInterval = std::chrono::milliseconds(100);
 // requests. Leaving it this long before a replica is stopped is enough here.
 constexpr auto kReloadSettle = std::chrono::milliseconds(300);
 
-// Run in the balancer with the config's path as $1: exit kConfigRejected when
-// `nginx -t` refuses the new config, else whatever the reload signal gives.
-constexpr const char* kTestAndReload = "nginx -t -q -c \"$1\" || exit 90; exec nginx -s reload -c \"$1\"";
+// One exec in the balancer does a whole reload (each exec costs several engine
+// round trips): $1 the new config (empty: already copied to nginx.conf.next),
+// $2 the running config's drain marker (empty: nobody to drain), $3 how long
+// clients get to see their connections closed. Exit kConfigRejected when
+// `nginx -t` refuses the new config; the running one is then left as it was.
+constexpr const char* kReloadScript = R"(d=/etc/mldeploy
+rm -f "$d"/drain-*
+if [ -n "$2" ]; then : >"$d/$2" && sleep "$3"; fi
+if [ -n "$1" ]; then printf '%s' "$1" >"$d/nginx.conf.next" || exit 91; fi
+if ! out=$(nginx -t -q -c "$d/nginx.conf.next" 2>&1); then
+  rm -f "$d/nginx.conf.next"; [ -z "$2" ] || rm -f "$d/$2"
+  printf '%s\n' "$out"; exit 90
+fi
+mv "$d/nginx.conf.next" "$d/nginx.conf" && exec nginx -s reload -c "$d/nginx.conf")";
 constexpr int kConfigRejected = 90;
+// Linux refuses a single argument over 128 KiB; larger configs are copied in.
+constexpr size_t kLargestConfigArgument = 100 * 1024;
 
 std::string state_word(const engine::ContainerDetails& d) { return d.state.empty() ? "unknown" : d.state; }
 
@@ -108,7 +121,7 @@ void Deployer::adopt_running_members(const plan::Plan& plan, const plan::Observe
             if (c.running() && plan.balancer == plan::BalancerAction::keep &&
                 std::none_of(plan.remove.begin(), plan.remove.end(), [&](auto& r) { return r.id == c.id; })) {
                 balancer_id_ = c.id;
-                lookups.push_back([this] { read_balancer_files(); });
+                lookups.push_back([this] { learn_running_config(); });
             }
             continue;
         }
@@ -272,17 +285,29 @@ std::string Deployer::balancer_url(const std::string& path) const {
     return http_url(host, stack_.balancer.port, path);
 }
 
-void Deployer::drain_client_connections() {
-    const auto marker = render::drain_marker_of(balancer_config_);
-    if (!marker) return;
+bool Deployer::clients_connected() {
     // Only this probe's own connection: nobody to drain.
     const auto status = http_get(balancer_url("/_mldeploy/status"), std::chrono::milliseconds(1000));
     int active = -1;
     if (status.ok()) std::sscanf(status.body.c_str(), "Active connections: %d", &active);
-    if (active == 1) return;
-    engine_.put_archive(*balancer_id_, render::kBalancerConfigDir, util::tar_files({{*marker, "", 0644}}));
+    if (active == 1) return false;
     out_.detail(fmt::format("draining {} client connection(s) before the reload", active > 0 ? active - 1 : active));
-    std::this_thread::sleep_for(options_.connection_drain);
+    return true;
+}
+
+void Deployer::reload_balancer(const std::string& config, const std::string& running_marker) {
+    const bool inline_config = config.size() <= kLargestConfigArgument;
+    if (!inline_config)
+        engine_.put_archive(*balancer_id_, render::kBalancerConfigDir, util::tar_files({{"nginx.conf.next", config, 0644}}));
+    const auto drain = !running_marker.empty() && clients_connected() ? running_marker : std::string();
+    const auto reload = engine_.exec(
+        *balancer_id_, {"sh", "-c", kReloadScript, "mldeploy-reload", inline_config ? config : std::string(), drain,
+                        fmt::format("{:.3f}", static_cast<double>(options_.connection_drain.count()) / 1000.0)});
+    if (reload.exit_code == kConfigRejected)
+        throw DeployError("nginx rejected the balancer configuration (the balancer keeps its previous one):\n" +
+                          reload.output);
+    if (reload.exit_code != 0) throw DeployError("nginx could not reload its configuration:\n" + reload.output);
+    out_.detail("balancer reloaded");
 }
 
 void Deployer::wait_balancer_answers() {
@@ -300,6 +325,7 @@ void Deployer::wait_balancer_answers() {
 
 void Deployer::create_balancer(const std::string& image_id) {
     const auto spec = plan::balancer_spec(stack_, image_id);
+    running_.reset();
     out_.step(fmt::format("starting balancer {} on {}:{}", spec.name, stack_.balancer.host_ip, stack_.balancer.port));
     std::string id;
     try {
@@ -311,7 +337,7 @@ void Deployer::create_balancer(const std::string& image_id) {
         const auto deadline = Clock::now() + std::chrono::seconds(30);
         while (!engine_.inspect_container(*balancer_id_).running && Clock::now() < deadline)
             std::this_thread::sleep_for(kPollInterval);
-        read_balancer_files();
+        learn_running_config();
         sync_balancer();
         wait_balancer_answers();
         return;
@@ -332,10 +358,17 @@ void Deployer::create_balancer(const std::string& image_id) {
     out_.done(fmt::format("balancer answers on port {}", stack_.balancer.port));
 }
 
-void Deployer::read_balancer_files() {
+void Deployer::learn_running_config() {
+    // The balancer says which config it runs in one GET on its port...
+    if (const auto answer = http_get(balancer_url("/_mldeploy/config"), std::chrono::milliseconds(1000)); answer.ok()) {
+        if ((running_ = render::parse_running_config(answer.body))) return;
+    }
+    // ...unless its config is older than that page, or it does not answer:
+    // read the files themselves (a copy out of the container: slower).
     const auto tar = engine_.get_archive(*balancer_id_, render::kBalancerConfigDir);
-    balancer_config_ = util::untar_file(tar, "nginx.conf").value_or("");
-    balancer_stack_json_ = util::untar_file(tar, kDeployedStackFile).value_or("");
+    const auto config = util::untar_file(tar, "nginx.conf").value_or("");
+    running_ = render::RunningConfig{render::drain_marker_of(config).value_or(""),
+                                     render::stack_fingerprint_of(util::untar_file(tar, kDeployedStackFile).value_or(""))};
 }
 
 void Deployer::sync_balancer() {
@@ -345,40 +378,42 @@ void Deployer::sync_balancer() {
         std::lock_guard lock(members_mutex_);
         for (const auto& [slot, member] : members_) addresses[slot.first].push_back(member.address);
     }
-    const auto config = render::render_nginx_config(stack_, addresses);
-    auto deployed = stack_;
-    for (auto& s : deployed.services)
-        if (auto it = replica_counts_.find(s.name); it != replica_counts_.end()) s.replicas = it->second;
-    const auto stack_json = stack::to_json(deployed, false).dump(2);
-    if (config == balancer_config_ && stack_json == balancer_stack_json_) return;
+    // The stack as `up` was given it: replica counts as in its file, so that
+    // `scale` does not have to copy a new one in (scale -s counts the replicas
+    // the engine runs).
+    const auto stack_json = stack::to_json(stack_, false).dump(2);
+    const auto fingerprint = render::stack_fingerprint_of(stack_json);
+    const auto config = render::render_nginx_config(stack_, addresses, fingerprint);
+    const auto marker = render::drain_marker_of(config).value_or("");
+    const bool config_changed = !running_ || running_->drain_marker != marker;
+    const bool stack_changed = !running_ || running_->stack_fingerprint != fingerprint;
+    if (!config_changed && !stack_changed) return;
 
-    const bool running = engine_.inspect_container(*balancer_id_).running;
-    if (running && config != balancer_config_) drain_client_connections();
-    engine_.put_archive(*balancer_id_, "/etc",
-                        util::tar_files({{"mldeploy/nginx.conf", config, 0644},
-                                         {std::string("mldeploy/") + kDeployedStackFile, stack_json, 0600}}));
-    balancer_stack_json_ = stack_json;
-    if (config == balancer_config_) return;  // only the stored stack changed: nginx needs nothing
-    if (running) {
-        // Test and reload in one exec: each exec is several engine round trips.
-        const auto reload = engine_.exec(*balancer_id_, {"sh", "-c", kTestAndReload, "mldeploy-reload",
-                                                         render::kBalancerConfigPath});
-        if (reload.exit_code == kConfigRejected) {
-            // Put the working config back, so a restart of the balancer does not load the bad one.
-            engine_.put_archive(*balancer_id_, "/etc", util::tar_files({{"mldeploy/nginx.conf", balancer_config_, 0644}}));
-            throw DeployError("nginx rejected the balancer configuration (the balancer keeps its previous one):\n" +
-                              reload.output);
+    const auto stack_file = util::TarEntry{std::string("mldeploy/") + kDeployedStackFile, stack_json, 0600};
+    if (!engine_.inspect_container(*balancer_id_).running) {
+        // Not started yet: both files go in before nginx reads them.
+        engine_.put_archive(*balancer_id_, "/etc", util::tar_files({{"mldeploy/nginx.conf", config, 0644}, stack_file}));
+    } else {
+        // The stack file is copied while nginx reloads.
+        std::future<void> stack_copied;
+        if (stack_changed)
+            stack_copied = std::async(std::launch::async, [this, &stack_file] {
+                engine_.put_archive(*balancer_id_, "/etc", util::tar_files({stack_file}));
+            });
+        std::exception_ptr failure;
+        try {
+            if (config_changed) reload_balancer(config, running_ ? running_->drain_marker : std::string());
+        } catch (...) {
+            failure = std::current_exception();
         }
-        if (reload.exit_code != 0) throw DeployError("nginx could not reload its configuration:\n" + reload.output);
-        out_.detail("balancer reloaded");
+        if (stack_copied.valid()) stack_copied.get();
+        if (failure) std::rethrow_exception(failure);
     }
-    balancer_config_ = config;
+    running_ = render::RunningConfig{marker, fingerprint};
 }
 
 void Deployer::apply(const plan::Plan& plan, const plan::Observed& observed,
-                     const std::map<std::string, std::string>& service_images, const std::string& balancer_image,
-                     const std::map<std::string, int>& replica_counts) {
-    replica_counts_ = replica_counts;
+                     const std::map<std::string, std::string>& service_images, const std::string& balancer_image) {
     if (plan.create_network) {
         out_.step(fmt::format("creating network {}", stack_.network));
         try {

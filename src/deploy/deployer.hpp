@@ -7,6 +7,7 @@
 #include "deploy/health_probe.hpp"
 #include "engine/engine.hpp"
 #include "plan/plan.hpp"
+#include "render/nginx.hpp"
 #include "stack/model.hpp"
 #include "util/output.hpp"
 
@@ -37,8 +38,7 @@ public:
                                        const std::string& balancer_image) const;
 
     void apply(const plan::Plan& plan, const plan::Observed& observed,
-               const std::map<std::string, std::string>& service_images, const std::string& balancer_image,
-               const std::map<std::string, int>& replica_counts = {});
+               const std::map<std::string, std::string>& service_images, const std::string& balancer_image);
 
 private:
     struct Member {
@@ -59,11 +59,12 @@ private:
 
     void create_balancer(const std::string& image_id);
     std::string balancer_for_probes();  // the running balancer, waiting for one that is starting
-    void read_balancer_files();  // what an adopted balancer holds now
+    void learn_running_config();  // what an adopted balancer runs now
     void sync_balancer();        // writes the config for the current members and reloads
     void wait_balancer_answers();
     std::string balancer_url(const std::string& path) const;
-    void drain_client_connections();  // before a reload: see templates/nginx.conf.mustache
+    bool clients_connected();     // anyone but this probe on the balancer's port
+    void reload_balancer(const std::string& config, const std::string& running_marker);
 
     engine::Engine& engine_;
     const stack::Stack& stack_;
@@ -77,9 +78,9 @@ private:
     // Set while the balancer is being created alongside the replicas; only the
     // thread that runs apply() sets and clears it.
     std::shared_future<std::string> balancer_starting_;
-    std::string balancer_config_;          // nginx.conf as the balancer holds it
-    std::string balancer_stack_json_;      // stack.json as the balancer holds it
-    std::map<std::string, int> replica_counts_;  // what this run deploys, per service
+    // What the balancer runs (its config's marker, its stack.json's
+    // fingerprint); nullopt when unknown.
+    std::optional<render::RunningConfig> running_;
 };
 
 // Where the balancer keeps the resolved stack it was last given: commands named

@@ -28,7 +28,7 @@ std::string method_directive(const std::string& algorithm) {
 namespace {
 
 std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses& replicas,
-                               const std::string& drain_marker) {
+                               const std::string& stack_fingerprint, const std::string& drain_marker) {
     const auto method = method_directive(stack.balancer.algorithm);
 
     data upstreams{data::type::list};
@@ -61,6 +61,7 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
     data view;
     view.set("stack", stack.name);
     view.set("drain_marker", drain_marker);
+    view.set("stack_fingerprint", stack_fingerprint);
     view.set("max_body", util::format_size(stack.balancer.max_body_bytes));
     view.set("timeout", util::format_duration(stack.balancer.timeout));
     view.set("upstreams", upstreams);
@@ -73,11 +74,31 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
 
 }  // namespace
 
-std::string render_nginx_config(const stack::Stack& stack, const ReplicaAddresses& replicas) {
+std::string render_nginx_config(const stack::Stack& stack, const ReplicaAddresses& replicas,
+                                const std::string& stack_fingerprint) {
     // Each config has its own marker name, so a marker made for the config
     // being replaced never applies to the next one.
-    const auto marker = "drain-" + util::fnv1a_hex(render_with_marker(stack, replicas, ""));
-    return render_with_marker(stack, replicas, marker);
+    const auto marker = "drain-" + util::fnv1a_hex(render_with_marker(stack, replicas, stack_fingerprint, ""));
+    return render_with_marker(stack, replicas, stack_fingerprint, marker);
+}
+
+std::string stack_fingerprint_of(std::string_view stack_json) { return "stack-" + util::fnv1a_hex(stack_json); }
+
+std::optional<RunningConfig> parse_running_config(std::string_view answer) {
+    // "drain-<hex> stack-<hex>\n", exactly: anything else is not this endpoint
+    // (an older config passes the path on to a replica).
+    const auto hex_word = [](std::string_view word, std::string_view prefix) {
+        return word.size() > prefix.size() && word.starts_with(prefix) &&
+               word.substr(prefix.size()).find_first_not_of("0123456789abcdef") == std::string_view::npos;
+    };
+    if (!answer.ends_with('\n')) return std::nullopt;
+    answer.remove_suffix(1);
+    const auto space = answer.find(' ');
+    if (space == std::string_view::npos) return std::nullopt;
+    const auto marker = answer.substr(0, space);
+    const auto fingerprint = answer.substr(space + 1);
+    if (!hex_word(marker, "drain-") || !hex_word(fingerprint, "stack-")) return std::nullopt;
+    return RunningConfig{std::string(marker), std::string(fingerprint)};
 }
 
 std::optional<std::string> drain_marker_of(std::string_view config) {

@@ -14,7 +14,20 @@ namespace mldeploy::render {
 // host:port of each replica that takes traffic, per service name.
 using ReplicaAddresses = std::map<std::string, std::vector<std::string>>;
 
-std::string render_nginx_config(const stack::Stack& stack, const ReplicaAddresses& replicas);
+// `stack_fingerprint` (stack_fingerprint_of the stack.json kept beside the
+// config) is served with the config's marker at /_mldeploy/config.
+std::string render_nginx_config(const stack::Stack& stack, const ReplicaAddresses& replicas,
+                                const std::string& stack_fingerprint = "stack-0");
+
+std::string stack_fingerprint_of(std::string_view stack_json);
+
+// What a running balancer answers at /_mldeploy/config: the drain marker of the
+// config it runs (which names that config) and the fingerprint of its stack.json.
+struct RunningConfig {
+    std::string drain_marker;
+    std::string stack_fingerprint;
+};
+std::optional<RunningConfig> parse_running_config(std::string_view answer);
 
 // The name of the file (in kBalancerConfigDir) that, while it exists, makes
 // `config` close every client connection after its answer; nullopt for a config

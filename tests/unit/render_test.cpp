@@ -7,6 +7,7 @@
 // then review `git diff tests/unit/data/golden`.
 // Another nginx binary than /usr/sbin/nginx: MLDEPLOY_NGINX=/path/to/nginx.
 #include "render/nginx.hpp"
+#include "stack/load.hpp"
 
 #include <doctest/doctest.h>
 
@@ -380,3 +381,37 @@ TEST_CASE("nginx -t accepts every golden file") {
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("the balancer's /_mldeploy/config answer names its config and its stack file, and nothing else parses") {
+    using mldeploy::render::parse_running_config;
+    const auto ok = parse_running_config("drain-0123abcd stack-89ef\n");
+    REQUIRE(ok);
+    CHECK(ok->drain_marker == "drain-0123abcd");
+    CHECK(ok->stack_fingerprint == "stack-89ef");
+    CHECK_FALSE(parse_running_config("drain-0123abcd stack-89ef"));      // no newline
+    CHECK_FALSE(parse_running_config("<html>404</html>\n"));             // a replica answered
+    CHECK_FALSE(parse_running_config("drain- stack-89ef\n"));
+    CHECK_FALSE(parse_running_config("drain-0123 stack-89eZ\n"));
+    CHECK_FALSE(parse_running_config("drain-0123  stack-89ef\n"));
+    CHECK_FALSE(parse_running_config(""));
+}
+
+TEST_CASE("the config serves its own marker and the stack file's fingerprint") {
+    mldeploy::stack::Stack stack = mldeploy::stack::load_stack_text(R"(
+name = "fp"
+[services.m]
+image = "x"
+port = 80
+[balancer]
+port = 8080
+)", "fp.toml");
+    const auto fp = mldeploy::render::stack_fingerprint_of("{}");
+    const auto config = mldeploy::render::render_nginx_config(stack, {{"m", {"10.0.0.2:80"}}}, fp);
+    const auto marker = mldeploy::render::drain_marker_of(config);
+    REQUIRE(marker);
+    CHECK(config.find("return 200 \"" + *marker + " " + fp + "\\n\";") != std::string::npos);
+    // Another stack file, another config (and marker): a stack-only change is seen.
+    const auto other = mldeploy::render::render_nginx_config(stack, {{"m", {"10.0.0.2:80"}}},
+                                                             mldeploy::render::stack_fingerprint_of("{\"a\":1}"));
+    CHECK(*mldeploy::render::drain_marker_of(other) != *marker);
+}
