@@ -58,9 +58,14 @@ std::optional<Millis> duration_at_least(const TableReader& reader, std::string_v
 
 bool check_image_reference(Context& ctx, std::string_view key, const Located<std::string>& value) {
     if (is_image_reference(value.value)) return true;
-    ctx.error(value.pos, fmt::format("'{}' {} is not an image reference: use letters, digits and . _ / : @ -, "
-                                     "starting with a letter or digit",
-                                     key, in_quotes(value.value)));
+    if (has_image_characters(value.value))
+        ctx.error(value.pos, fmt::format("'{}' {} is not an image reference: each part between '/' must start "
+                                         "with a letter or digit (no empty, '.' or '..' parts)",
+                                         key, in_quotes(value.value)));
+    else
+        ctx.error(value.pos, fmt::format("'{}' {} is not an image reference: use letters, digits and . _ / : @ -, "
+                                         "starting with a letter or digit",
+                                         key, in_quotes(value.value)));
     return false;
 }
 

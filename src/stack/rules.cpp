@@ -55,8 +55,19 @@ bool is_volume_name(std::string_view name) {
     return matches(name, is_alnum, [](char c) { return is_alnum(c) || in_set(c, "_.-"); });
 }
 
-bool is_image_reference(std::string_view image) {
+bool has_image_characters(std::string_view image) {
     return matches(image, is_alnum, [](char c) { return is_alnum(c) || in_set(c, "._/:@-"); });
+}
+
+bool is_image_reference(std::string_view image) {
+    if (!has_image_characters(image)) return false;
+    // The engine client puts the reference into request paths with its '/' kept
+    // (GET .../images/<reference>/json), and the HTTP client resolves "." and ".."
+    // segments, so "localhost/../../containers/x" would ask about something else.
+    // Docker's own grammar starts every part with a letter or digit, too.
+    for (const auto& part : split(image, '/'))
+        if (part.empty() || !is_alnum(part.front())) return false;
+    return true;
 }
 
 bool is_url_path(std::string_view path) {

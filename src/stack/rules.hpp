@@ -20,6 +20,9 @@ bool is_variable_name(std::string_view name);
 // [A-Za-z0-9][A-Za-z0-9_.-]*
 bool is_volume_name(std::string_view name);
 // An alphanumeric first character, then [A-Za-z0-9._/:@-].
+bool has_image_characters(std::string_view image);
+// As has_image_characters, and every '/'-separated part starts with a letter or
+// digit: no "", "." or ".." parts.
 bool is_image_reference(std::string_view image);
 // Starts with '/', then only characters that need no quoting in a URL path or in
 // an nginx configuration: no spaces, quotes, ';', braces, '$', '\', '#', '?'.
