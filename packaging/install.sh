@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command of the README: on a new Debian 12 machine, as root, install
-# what mldeploy needs, build and install it, and deploy the demo stack.
+# what mldeploy needs (rootless Podman for the user mldeploy-rootless too), build
+# and install it, and deploy the demo stack.
 #   packaging/install.sh            # everything, ending with the demo running
 #   packaging/install.sh --no-demo  # everything but the demo
 set -euo pipefail
@@ -10,6 +11,7 @@ demo=1
 
 bash packaging/install-deps.sh
 bash packaging/build-base-images.sh
+bash packaging/setup-rootless.sh   # the user mldeploy-rootless, on rootless Podman
 
 echo "==> building mldeploy"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
