@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <mutex>
 #include <set>
 
 namespace mldeploy::cmd {
@@ -42,7 +43,14 @@ std::unique_ptr<engine::Engine> connect_engine(const GlobalOptions& g) {
         throw UsageError((g.host.empty() ? std::string("engine host from the environment: ") : std::string("-H: ")) +
                          e.what());
     }
-    return engine::connect(g.host, g.engine.empty() ? std::nullopt : std::optional<std::string>(g.engine));
+    auto engine = engine::connect(g.host, g.engine.empty() ? std::nullopt : std::optional<std::string>(g.engine));
+    // Each replica's create repeats the same warning: say it once.
+    engine->set_warning_sink([seen = std::make_shared<std::set<std::string>>(),
+                              mutex = std::make_shared<std::mutex>()](const std::string& warning) {
+        std::lock_guard lock(*mutex);
+        if (seen->insert(warning).second) output().warn("the engine says: " + warning);
+    });
+    return engine;
 }
 
 std::string resolve_stack_name(const GlobalOptions& g, engine::Engine& engine) {

@@ -3,6 +3,7 @@
 #include "cmd/commands.hpp"
 #include "deploy/deployer.hpp"
 #include "deploy/images.hpp"
+#include "deploy/preflight.hpp"
 #include "deploy/remove.hpp"
 #include "plan/plan.hpp"
 
@@ -36,6 +37,7 @@ int run_up(const GlobalOptions& g, const UpOptions& o) {
     }
 
     out.step(fmt::format("deploying stack {} from {}", stack.name, stack.file.string()));
+    deploy::check_engine_can_run(*engine, stack, out);
     const auto images = deploy::prepare_service_images(*engine, stack, out);
     const auto balancer_image = deploy::ensure_image(*engine, stack.balancer.image, out);
     deploy::Deployer deployer(*engine, stack, out, {std::chrono::seconds(o.drain_s)});

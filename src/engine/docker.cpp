@@ -629,7 +629,7 @@ std::string DockerEngine::create_container(const ContainerSpec& spec) {
     if (const auto warnings = created.find("Warnings"); warnings != created.end() && warnings->is_array()) {
         for (const auto& w : *warnings) {
             if (w.is_string()) {
-                spdlog::debug("create container {}: {}", spec.name, w.get<std::string>());
+                engine_warning(w.get<std::string>());
             }
         }
     }

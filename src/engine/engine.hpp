@@ -153,6 +153,19 @@ public:
 
     // Logs: calls `sink` per line until the stream ends (or forever with follow).
     virtual void logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) = 0;
+
+    // What the engine warns about while it does what was asked (for example
+    // resource limits it ignores) goes to this sink.
+    using WarningSink = std::function<void(const std::string& warning)>;
+    void set_warning_sink(WarningSink sink) { warning_sink_ = std::move(sink); }
+
+protected:
+    void engine_warning(const std::string& warning) const {
+        if (warning_sink_) warning_sink_(warning);
+    }
+
+private:
+    WarningSink warning_sink_;
 };
 
 }  // namespace mldeploy::engine

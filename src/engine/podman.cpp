@@ -493,6 +493,13 @@ std::string PodmanEngine::create_container(const ContainerSpec& spec) {
         }
         throw;
     }
+    if (const auto warnings = created.find("Warnings"); warnings != created.end() && warnings->is_array()) {
+        for (const auto& w : *warnings) {
+            if (w.is_string()) {
+                engine_warning(w.get<std::string>());
+            }
+        }
+    }
     std::string id = get_string(created, "Id");
     if (id.empty()) {
         throw EngineError(step, 201, "the engine's answer has no container Id");
