@@ -1,10 +1,9 @@
 #include "util/tar.hpp"
 
+#include "util/context_walk.hpp"
+
 #include <archive.h>
 #include <archive_entry.h>
-
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -362,29 +361,15 @@ public:
         write_data(path, content);
     }
 
-    void add_file_from_disk(const std::string& path, const std::filesystem::path& source, std::int64_t size,
-                            unsigned mode, std::time_t mtime) {
-        std::ifstream in(source, std::ios::binary);
-        if (!in) {
-            throw std::runtime_error("cannot read " + source.string() + ": " + std::strerror(errno));
-        }
+    // A file whose bytes come in pieces (write_data), `size` in all.
+    void begin_file(const std::string& path, std::int64_t size, unsigned mode, std::time_t mtime) {
         EntryPtr entry = make_entry(path, AE_IFREG, mode, mtime);
         archive_entry_set_size(entry.get(), size);
         check(archive_write_header(archive_.get(), entry.get()), "add " + path);
-        std::vector<char> buffer(64 * 1024);
-        std::int64_t left = size;
-        while (left > 0) {
-            const auto want =
-                static_cast<std::streamsize>(std::min<std::int64_t>(left, static_cast<std::int64_t>(buffer.size())));
-            in.read(buffer.data(), want);
-            const std::streamsize got = in.gcount();
-            if (got <= 0) {
-                throw std::runtime_error("cannot read " + source.string() + ": it became shorter while being packed");
-            }
-            write_data(path, std::string_view(buffer.data(), static_cast<std::size_t>(got)));
-            left -= got;
-        }
+        current_ = path;
     }
+
+    void file_data(std::string_view piece) { write_data(current_, piece); }
 
     std::string finish() {
         check(archive_write_close(archive_.get()), "finish the tar");
@@ -429,96 +414,45 @@ private:
 
     std::string out_;  // before archive_: the writer's callbacks append here until it is freed
     ArchivePtr archive_;
+    std::string current_;  // the file begin_file started, for messages
 };
 
-struct Walker {
-    TarWriter& writer;
-    const DockerIgnore& ignore;
-    std::vector<std::pair<std::string, struct stat>> pending_dirs;  // excluded folders walked for re-includes
-
-    void flush_pending() {
-        for (const auto& [path, st] : pending_dirs) {
-            writer.add_directory(path, st.st_mode, st.st_mtime);
-        }
-        pending_dirs.clear();
+// A walked build context, into a tar.
+class TarSink : public ContextSink {
+public:
+    explicit TarSink(TarWriter& writer) : writer_(writer) {}
+    void directory(const std::string& path, unsigned mode, std::time_t mtime) override {
+        writer_.add_directory(path, mode, mtime);
     }
-
-    void walk(const std::filesystem::path& abs_dir, const std::string& rel_dir) {
-        std::vector<std::string> names;
-        std::error_code ec;
-        for (std::filesystem::directory_iterator it(abs_dir, ec), end; !ec && it != end; it.increment(ec)) {
-            names.push_back(it->path().filename().string());
-        }
-        if (ec) {
-            throw std::runtime_error("cannot list " + abs_dir.string() + ": " + ec.message());
-        }
-        std::sort(names.begin(), names.end());
-        for (const auto& name : names) {
-            const std::filesystem::path abs = abs_dir / name;
-            const std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
-            struct stat st {};
-            if (::lstat(abs.c_str(), &st) != 0) {
-                throw std::runtime_error("cannot read " + abs.string() + ": " + std::strerror(errno));
-            }
-            const bool is_dir = S_ISDIR(st.st_mode);
-            if (ignore.excluded(rel)) {
-                if (is_dir && ignore.may_reinclude_under(rel)) {
-                    const std::size_t depth = pending_dirs.size();
-                    pending_dirs.emplace_back(rel, st);
-                    walk(abs, rel);
-                    if (pending_dirs.size() > depth) {
-                        pending_dirs.resize(depth);  // nothing under it was written
-                    }
-                }
-                continue;
-            }
-            if (is_dir) {
-                flush_pending();
-                writer.add_directory(rel, st.st_mode, st.st_mtime);
-                walk(abs, rel);
-            } else if (S_ISREG(st.st_mode)) {
-                flush_pending();
-                writer.add_file_from_disk(rel, abs, st.st_size, st.st_mode, st.st_mtime);
-            } else if (S_ISLNK(st.st_mode)) {
-                std::string target(static_cast<std::size_t>(st.st_size > 0 ? st.st_size : 4096), '\0');
-                const ssize_t n = ::readlink(abs.c_str(), target.data(), target.size());
-                if (n < 0) {
-                    throw std::runtime_error("cannot read the link " + abs.string() + ": " + std::strerror(errno));
-                }
-                target.resize(static_cast<std::size_t>(n));
-                flush_pending();
-                writer.add_symlink(rel, target, st.st_mtime);
-            }
-            // sockets, fifos and devices have no place in a build context
-        }
+    void symlink(const std::string& path, const std::string& target, std::time_t mtime) override {
+        writer_.add_symlink(path, target, mtime);
     }
+    void file_begin(const std::string& path, std::int64_t size, unsigned mode, std::time_t mtime) override {
+        writer_.begin_file(path, size, mode, mtime);
+    }
+    void file_data(std::string_view piece) override { writer_.file_data(piece); }
+    void file_end() override {}
+
+private:
+    TarWriter& writer_;
 };
 
 }  // namespace
 
 std::string tar_directory(const std::filesystem::path& dir, const std::vector<std::string>& dockerignore_patterns,
                           const std::vector<std::string>& always_include) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) {
-        throw std::runtime_error("cannot pack " + dir.string() + ": not a folder");
-    }
-    std::vector<std::string> patterns = dockerignore_patterns;
-    {
-        // Like the Docker CLI: the Dockerfile and .dockerignore always go along.
-        const DockerIgnore check(patterns);
-        std::vector<std::string> keep = {"Dockerfile", ".dockerignore"};
-        keep.insert(keep.end(), always_include.begin(), always_include.end());
-        for (const auto& path : keep) {
-            const std::string cleaned = clean_path(path);
-            if (!check.empty() && check.excluded(cleaned)) {
-                patterns.push_back("!" + cleaned);
-            }
-        }
-    }
-    const DockerIgnore ignore(patterns);
     TarWriter writer;
-    Walker walker{writer, ignore, {}};
-    walker.walk(dir, "");
+    TarSink tar(writer);
+    walk_context(dir, dockerignore_patterns, always_include, tar);
+    return writer.finish();
+}
+
+std::string tar_directory(const std::filesystem::path& dir, const std::vector<std::string>& dockerignore_patterns,
+                          const std::vector<std::string>& always_include, ContextSink& also) {
+    TarWriter writer;
+    TarSink tar(writer);
+    TeeSink both(tar, also);
+    walk_context(dir, dockerignore_patterns, always_include, both);
     return writer.finish();
 }
 
