@@ -73,6 +73,7 @@ public:
     EngineInfo info() override;
 
     std::optional<std::string> image_id(const std::string& reference) override;
+    std::optional<ImageDetails> inspect_image(const std::string& reference) override;
     std::string build_image(const BuildRequest& request, const ProgressSink& progress) override;
     void pull_image(const std::string& reference, const ProgressSink& progress) override;
 
