@@ -18,6 +18,8 @@ int run_build(const GlobalOptions& g, const std::string& service) {
             if (!service.empty()) throw UsageError(fmt::format("service '{}' has no build: it runs image {}", s.name, s.image));
             continue;
         }
+        // Always a real build, unlike `up`: the build hash cannot see a changed
+        // base image (FROM), so this is the way to pick one up.
         const auto id = deploy::build_service_image(*engine, s, output());
         output().result(fmt::format("{} {}", s.image, id.substr(0, 12)));
         ++built;

@@ -1,4 +1,4 @@
-// mldeploy up [STACK_FILE]: build, create the network, start the replicas and
+// mldeploy up [STACK_FILE]: build what changed, create the network, start the replicas and
 // the balancer, wait until healthy, print the endpoint.
 #include "cmd/commands.hpp"
 #include "deploy/deployer.hpp"
@@ -15,6 +15,7 @@ namespace {
 struct UpOptions {
     std::string file;
     bool dry_run = false;
+    bool build = false;  // build every service that has a build, even when its image is up to date
     int drain_s = 10;
 };
 
@@ -26,8 +27,12 @@ int run_up(const GlobalOptions& g, const UpOptions& o) {
     if (o.dry_run) {
         const auto images = deploy::current_service_images(*engine, stack);
         for (const auto& s : stack.services)
-            if (s.build) out.result(fmt::format("build image {} from {}", s.image, s.build->context.string()));
-            else if (images.at(s.name).empty()) out.result(fmt::format("pull image {}", s.image));
+            if (s.build) {
+                if (o.build || !deploy::built_image_up_to_date(*engine, s))
+                    out.result(fmt::format("build image {} from {}", s.image, s.build->context.string()));
+            } else if (images.at(s.name).empty()) {
+                out.result(fmt::format("pull image {}", s.image));
+            }
         deploy::Deployer deployer(*engine, stack, out, {});
         const auto balancer_image = engine->image_id(stack.balancer.image).value_or("");
         const auto observed = deploy::observe_stack(*engine, stack);
@@ -38,7 +43,8 @@ int run_up(const GlobalOptions& g, const UpOptions& o) {
 
     out.step(fmt::format("deploying stack {} from {}", stack.name, stack.file.string()));
     deploy::check_engine_can_run(*engine, stack, out);
-    const auto images = deploy::prepare_service_images(*engine, stack, out);
+    const auto images = deploy::prepare_service_images(
+        *engine, stack, o.build ? deploy::BuildPolicy::always : deploy::BuildPolicy::when_changed, out);
     const auto balancer_image = deploy::ensure_image(*engine, stack.balancer.image, out);
     deploy::Deployer deployer(*engine, stack, out, {std::chrono::seconds(o.drain_s)});
     const auto observed = deploy::observe_stack(*engine, stack);
@@ -84,6 +90,9 @@ Command up_command() {
                 auto o = std::make_shared<UpOptions>();
                 app.add_option("STACK_FILE", o->file, "The stack file (default: -f, or ./stack.toml)");
                 app.add_flag("--dry-run", o->dry_run, "Print the plan and change nothing");
+                app.add_flag("--build", o->build,
+                             "Build every service that has a build, also when its image is up to date "
+                             "(e.g. after its base image changed)");
                 app.add_option("--drain", o->drain_s, "Seconds a replaced replica gets to finish its requests")
                     ->default_val(10)
                     ->check(CLI::Range(0, 3600));

@@ -1,20 +1,37 @@
 #include "deploy/images.hpp"
 
-#include "util/tar.hpp"
+#include "deploy/build_hash.hpp"
+#include "plan/labels.hpp"
 
 #include <fmt/format.h>
 
 namespace mldeploy::deploy {
+namespace {
+
+// The image, when the engine has it and it was built from exactly `hash`.
+std::optional<std::string> image_built_from(engine::Engine& engine, const std::string& reference,
+                                            const std::string& hash) {
+    const auto image = engine.inspect_image(reference);
+    if (!image) return std::nullopt;
+    const auto it = image->labels.find(plan::label::build_hash);
+    if (it == image->labels.end() || it->second != hash) return std::nullopt;
+    return image->id;
+}
+
+}  // namespace
 
 std::string build_service_image(engine::Engine& engine, const stack::Service& service, util::Output& out) {
     const auto& build = *service.build;
     out.step(fmt::format("building {} from {}", service.image, build.context.string()));
+    auto packed = pack_build_context(build);
     engine::BuildRequest request;
     request.tag = service.image;
     request.dockerfile = build.dockerfile;
     request.args = build.args;
-    request.context_tar =
-        util::tar_directory(build.context, util::read_dockerignore(build.context), {build.dockerfile});
+    request.context_tar = std::move(packed.tar);
+    // The hash of exactly the tar sent: a file changed while it was packed
+    // gives a label that no longer matches, so the next `up` builds again.
+    request.labels[plan::label::build_hash] = packed.hash;
     // The build's steps are progress; the rest of its output only with -v.
     const auto id = engine.build_image(request, [&](std::string_view line) {
         if (line.rfind("STEP ", 0) == 0 || line.rfind("Step ", 0) == 0)
@@ -26,6 +43,20 @@ std::string build_service_image(engine::Engine& engine, const stack::Service& se
     return id;
 }
 
+std::string ensure_built_image(engine::Engine& engine, const stack::Service& service, BuildPolicy policy,
+                               util::Output& out) {
+    if (policy == BuildPolicy::when_changed) {
+        // Hashing reads the context once (no tar, nothing sent): for an
+        // unchanged context that is all `up` does, where a build costs a
+        // second or more even when the engine's cache answers every step.
+        if (auto id = image_built_from(engine, service.image, build_hash(*service.build))) {
+            out.step(fmt::format("image {} is up to date (context unchanged)", service.image));
+            return *id;
+        }
+    }
+    return build_service_image(engine, service, out);
+}
+
 std::string ensure_image(engine::Engine& engine, const std::string& reference, util::Output& out) {
     if (auto id = engine.image_id(reference)) return *id;
     out.step(fmt::format("pulling {}", reference));
@@ -35,10 +66,10 @@ std::string ensure_image(engine::Engine& engine, const std::string& reference, u
 }
 
 std::map<std::string, std::string> prepare_service_images(engine::Engine& engine, const stack::Stack& stack,
-                                                          util::Output& out) {
+                                                          BuildPolicy policy, util::Output& out) {
     std::map<std::string, std::string> ids;
     for (const auto& service : stack.services)
-        ids[service.name] = service.build ? build_service_image(engine, service, out)
+        ids[service.name] = service.build ? ensure_built_image(engine, service, policy, out)
                                           : ensure_image(engine, service.image, out);
     return ids;
 }
@@ -47,6 +78,10 @@ std::map<std::string, std::string> current_service_images(engine::Engine& engine
     std::map<std::string, std::string> ids;
     for (const auto& service : stack.services) ids[service.name] = engine.image_id(service.image).value_or("");
     return ids;
+}
+
+bool built_image_up_to_date(engine::Engine& engine, const stack::Service& service) {
+    return image_built_from(engine, service.image, build_hash(*service.build)).has_value();
 }
 
 }  // namespace mldeploy::deploy

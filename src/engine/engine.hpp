@@ -115,6 +115,12 @@ struct BuildRequest {
     std::string dockerfile;                 // relative to the context; empty = default
     std::map<std::string, std::string> args;
     std::string context_tar;                // a tar of the build context
+    Labels labels;                          // set on the built image
+};
+
+struct ImageDetails {
+    std::string id;
+    Labels labels;
 };
 
 class Engine {
@@ -128,6 +134,8 @@ public:
 
     // Images
     virtual std::optional<std::string> image_id(const std::string& reference) = 0;
+    // The image's id and labels; nullopt when the engine has no such image.
+    virtual std::optional<ImageDetails> inspect_image(const std::string& reference) = 0;
     virtual std::string build_image(const BuildRequest& request, const ProgressSink& progress) = 0;
     virtual void pull_image(const std::string& reference, const ProgressSink& progress) = 0;
 

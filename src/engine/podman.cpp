@@ -340,6 +340,9 @@ std::string PodmanEngine::build_image(const BuildRequest& request, const Progres
     if (!request.args.empty()) {
         query.add("buildargs", json(request.args).dump());
     }
+    if (!request.labels.empty()) {
+        query.add("labels", json(request.labels).dump());  // a JSON object of strings
+    }
     query.add("rm", true);
     // An unchanged context must give the same image id, or every `up` would
     // roll the replicas. Podman 4.3's libpod /build reuses no cached layer in
@@ -372,6 +375,26 @@ std::string PodmanEngine::build_image(const BuildRequest& request, const Progres
     }
     throw EngineError(step, response.status,
                       with_tail("the build ended without an error, but the image is not there", reader.tail()));
+}
+
+std::optional<ImageDetails> PodmanEngine::inspect_image(const std::string& reference) {
+    const std::string step = "inspect image " + reference;
+    const HttpResponse response = http_.request("GET", path_of("images", reference, "/json"));
+    if (!response.transport_error && response.status == 404) {
+        return std::nullopt;
+    }
+    if (!response.ok()) {
+        fail(step, response);
+    }
+    const json image = parse_or_null(response.body);
+    ImageDetails details;
+    details.id = get_string(image, "Id");
+    if (details.id.empty()) {
+        throw EngineError(step, response.status, "the engine's answer has no image Id");
+    }
+    // The labels as the image's config holds them (libpod repeats them at the top).
+    details.labels = get_labels(get_object(image, "Config"), "Labels");
+    return details;
 }
 
 void PodmanEngine::pull_image(const std::string& reference, const ProgressSink& progress) {

@@ -1,12 +1,9 @@
 #include "util/tar.hpp"
 
+#include "util/context_walk.hpp"
+
 #include <archive.h>
 #include <archive_entry.h>
-
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -16,7 +13,6 @@
 #include <regex>
 #include <set>
 #include <stdexcept>
-#include <utility>
 
 namespace mldeploy::util {
 
@@ -365,31 +361,15 @@ public:
         write_data(path, content);
     }
 
-    // `fd` is open on the file; `source` names it in messages.
-    void add_file_from_disk(const std::string& path, int fd, const std::filesystem::path& source, std::int64_t size,
-                            unsigned mode, std::time_t mtime) {
+    // A file whose bytes come in pieces (write_data), `size` in all.
+    void begin_file(const std::string& path, std::int64_t size, unsigned mode, std::time_t mtime) {
         EntryPtr entry = make_entry(path, AE_IFREG, mode, mtime);
         archive_entry_set_size(entry.get(), size);
         check(archive_write_header(archive_.get(), entry.get()), "add " + path);
-        std::vector<char> buffer(64 * 1024);
-        std::int64_t left = size;
-        while (left > 0) {
-            const auto want =
-                static_cast<std::size_t>(std::min<std::int64_t>(left, static_cast<std::int64_t>(buffer.size())));
-            const ssize_t got = ::read(fd, buffer.data(), want);
-            if (got < 0 && errno == EINTR) {
-                continue;
-            }
-            if (got < 0) {
-                throw std::runtime_error("cannot read " + source.string() + ": " + std::strerror(errno));
-            }
-            if (got == 0) {
-                throw std::runtime_error("cannot read " + source.string() + ": it became shorter while being packed");
-            }
-            write_data(path, std::string_view(buffer.data(), static_cast<std::size_t>(got)));
-            left -= got;
-        }
+        current_ = path;
     }
+
+    void file_data(std::string_view piece) { write_data(current_, piece); }
 
     std::string finish() {
         check(archive_write_close(archive_.get()), "finish the tar");
@@ -434,183 +414,45 @@ private:
 
     std::string out_;  // before archive_: the writer's callbacks append here until it is freed
     ArchivePtr archive_;
+    std::string current_;  // the file begin_file started, for messages
 };
 
-// A file descriptor, closed when it goes.
-class Fd {
+// A walked build context, into a tar.
+class TarSink : public ContextSink {
 public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
+    explicit TarSink(TarWriter& writer) : writer_(writer) {}
+    void directory(const std::string& path, unsigned mode, std::time_t mtime) override {
+        writer_.add_directory(path, mode, mtime);
     }
-    Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    Fd& operator=(Fd&&) = delete;
-    int get() const { return fd_; }
+    void symlink(const std::string& path, const std::string& target, std::time_t mtime) override {
+        writer_.add_symlink(path, target, mtime);
+    }
+    void file_begin(const std::string& path, std::int64_t size, unsigned mode, std::time_t mtime) override {
+        writer_.begin_file(path, size, mode, mtime);
+    }
+    void file_data(std::string_view piece) override { writer_.file_data(piece); }
+    void file_end() override {}
 
 private:
-    int fd_;
-};
-
-struct DirCloser {
-    void operator()(DIR* d) const { ::closedir(d); }
-};
-
-[[noreturn]] void cannot_read(const std::filesystem::path& path) {
-    throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(errno));
-}
-
-// The names in the folder open as `dir_fd`, sorted.
-std::vector<std::string> list_folder(int dir_fd, const std::filesystem::path& shown) {
-    // A descriptor of its own: readdir moves its offset, and fdopendir takes it over.
-    const int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        cannot_read(shown);
-    }
-    std::unique_ptr<DIR, DirCloser> dir(::fdopendir(fd));
-    if (!dir) {
-        const int error = errno;
-        ::close(fd);
-        errno = error;
-        cannot_read(shown);
-    }
-    std::vector<std::string> names;
-    for (;;) {
-        errno = 0;
-        const dirent* entry = ::readdir(dir.get());
-        if (entry == nullptr) {
-            if (errno != 0) {
-                cannot_read(shown);
-            }
-            break;
-        }
-        const std::string_view name = entry->d_name;
-        if (name != "." && name != "..") {
-            names.emplace_back(name);
-        }
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
-// Opens `name` in `dir_fd` as what `seen` (its lstat) says it is, never through a
-// symbolic link. The walk looks first and opens after; a folder or file swapped for a
-// link in between would otherwise be followed, and what it points at, anywhere on the
-// machine, would be packed as if it were in the context.
-Fd open_seen(int dir_fd, const std::string& name, const struct stat& seen, const std::filesystem::path& shown) {
-    int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
-    // O_NONBLOCK: a file swapped for a fifo must not hang the open; it fails the check below.
-    flags |= S_ISDIR(seen.st_mode) ? O_DIRECTORY : O_NONBLOCK;
-    Fd fd(::openat(dir_fd, name.c_str(), flags));
-    if (fd.get() < 0) {
-        cannot_read(shown);
-    }
-    struct stat now {};
-    if (::fstat(fd.get(), &now) != 0) {
-        cannot_read(shown);
-    }
-    if (now.st_dev != seen.st_dev || now.st_ino != seen.st_ino || (now.st_mode & S_IFMT) != (seen.st_mode & S_IFMT)) {
-        throw std::runtime_error("cannot read " + shown.string() + ": it changed while being packed");
-    }
-    return fd;
-}
-
-// Walks the context through descriptors (openat, fstatat, readlinkat relative to the
-// folder's own descriptor), so that every entry comes from inside the context folder.
-struct Walker {
-    TarWriter& writer;
-    const DockerIgnore& ignore;
-    std::vector<std::pair<std::string, struct stat>> pending_dirs;  // excluded folders walked for re-includes
-
-    void flush_pending() {
-        for (const auto& [path, st] : pending_dirs) {
-            writer.add_directory(path, st.st_mode, st.st_mtime);
-        }
-        pending_dirs.clear();
-    }
-
-    // `abs_dir` names the folder open as `dir_fd` in messages only.
-    void walk(int dir_fd, const std::filesystem::path& abs_dir, const std::string& rel_dir) {
-        for (const auto& name : list_folder(dir_fd, abs_dir)) {
-            const std::filesystem::path abs = abs_dir / name;
-            const std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
-            struct stat st {};
-            if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-                cannot_read(abs);
-            }
-            const bool is_dir = S_ISDIR(st.st_mode);
-            if (ignore.excluded(rel)) {
-                if (is_dir && ignore.may_reinclude_under(rel)) {
-                    const std::size_t depth = pending_dirs.size();
-                    pending_dirs.emplace_back(rel, st);
-                    const Fd sub = open_seen(dir_fd, name, st, abs);
-                    walk(sub.get(), abs, rel);
-                    if (pending_dirs.size() > depth) {
-                        pending_dirs.resize(depth);  // nothing under it was written
-                    }
-                }
-                continue;
-            }
-            if (is_dir) {
-                const Fd sub = open_seen(dir_fd, name, st, abs);
-                flush_pending();
-                writer.add_directory(rel, st.st_mode, st.st_mtime);
-                walk(sub.get(), abs, rel);
-            } else if (S_ISREG(st.st_mode)) {
-                const Fd file = open_seen(dir_fd, name, st, abs);
-                flush_pending();
-                writer.add_file_from_disk(rel, file.get(), abs, st.st_size, st.st_mode, st.st_mtime);
-            } else if (S_ISLNK(st.st_mode)) {
-                // Kept as a link: its target is text, never read, wherever it points.
-                std::string target(static_cast<std::size_t>(st.st_size > 0 ? st.st_size : 4096), '\0');
-                const ssize_t n = ::readlinkat(dir_fd, name.c_str(), target.data(), target.size());
-                if (n < 0) {
-                    throw std::runtime_error("cannot read the link " + abs.string() + ": " + std::strerror(errno));
-                }
-                target.resize(static_cast<std::size_t>(n));
-                flush_pending();
-                writer.add_symlink(rel, target, st.st_mtime);
-            }
-            // sockets, fifos and devices have no place in a build context
-        }
-    }
+    TarWriter& writer_;
 };
 
 }  // namespace
 
 std::string tar_directory(const std::filesystem::path& dir, const std::vector<std::string>& dockerignore_patterns,
                           const std::vector<std::string>& always_include) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) {
-        throw std::runtime_error("cannot pack " + dir.string() + ": not a folder");
-    }
-    std::vector<std::string> patterns = dockerignore_patterns;
-    {
-        // Like the Docker CLI: the Dockerfile and .dockerignore always go along.
-        const DockerIgnore check(patterns);
-        std::vector<std::string> keep = {"Dockerfile", ".dockerignore"};
-        keep.insert(keep.end(), always_include.begin(), always_include.end());
-        for (const auto& path : keep) {
-            const std::string cleaned = clean_path(path);
-            if (!check.empty() && check.excluded(cleaned)) {
-                patterns.push_back("!" + cleaned);
-            }
-        }
-    }
-    const DockerIgnore ignore(patterns);
-    // Opened following links: a context folder that is itself a link is packed from
-    // where it points, as the user named it (they may name any folder anyway). Links
-    // inside it are never followed.
-    const Fd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (root.get() < 0) {
-        throw std::runtime_error("cannot pack " + dir.string() + ": " + std::strerror(errno));
-    }
     TarWriter writer;
-    Walker walker{writer, ignore, {}};
-    walker.walk(root.get(), dir, "");
+    TarSink tar(writer);
+    walk_context(dir, dockerignore_patterns, always_include, tar);
+    return writer.finish();
+}
+
+std::string tar_directory(const std::filesystem::path& dir, const std::vector<std::string>& dockerignore_patterns,
+                          const std::vector<std::string>& always_include, ContextSink& also) {
+    TarWriter writer;
+    TarSink tar(writer);
+    TeeSink both(tar, also);
+    walk_context(dir, dockerignore_patterns, always_include, both);
     return writer.finish();
 }
 

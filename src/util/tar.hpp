@@ -10,6 +10,8 @@
 
 namespace mldeploy::util {
 
+class ContextSink;
+
 struct TarEntry {
     std::string path;  // relative, '/'-separated; parent folders are added for it
     std::string content;
@@ -59,6 +61,11 @@ private:
 // Throws std::runtime_error naming the file that could not be read.
 std::string tar_directory(const std::filesystem::path& dir, const std::vector<std::string>& dockerignore_patterns,
                           const std::vector<std::string>& always_include = {});
+
+// The same tar, while `also` (e.g. a hash) sees every entry as it goes in: what
+// it records is exactly what the tar holds, even if a file changes meanwhile.
+std::string tar_directory(const std::filesystem::path& dir, const std::vector<std::string>& dockerignore_patterns,
+                          const std::vector<std::string>& always_include, ContextSink& also);
 
 // A tar of the given files, with a folder entry (0755) for each parent folder.
 // Throws std::invalid_argument for an empty path or one with "..".
