@@ -76,6 +76,10 @@ stop_hey() {
   HEY_PIDS=""
 }
 # "TOTAL BAD" from a hey report: every response and error; BAD = not 2xx, or an error.
+# hey's status and error distributions, for a report when requests failed.
+hey_failures() {
+  awk '/^Status code distribution:/ {p=1} /^Error distribution:/ {p=1} p && NF {print "  hey: " $0}' "$1"
+}
 hey_counts() {
   awk '
     /^Status code distribution:/ {mode="status"; next}

@@ -50,6 +50,7 @@ check "both replicas serve again" eq "$(replicas_answering)" 2
 stop_hey
 read -r total bad < <(hey_counts "$WORK/get.txt")
 echo "requests while a replica crashed: $total, failed or non-2xx: $bad"
+[ "$bad" -eq 0 ] || hey_failures "$WORK/get.txt"
 check "requests were sent" test "$total" -gt 100
 check "zero failed requests while a replica crashed" eq "$bad" 0
 
