@@ -12,7 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 BUILD_PKGS=(build-essential cmake pkg-config ninja-build
-  libcurl4-openssl-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
+  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libcli11-dev doctest-dev libkainjow-mustache-dev libyaml-cpp-dev libarchive-dev)
 ENGINE_PKGS=(podman runc netavark aardvark-dns iptables debootstrap)
 # nginx-light: the unit tests check every rendered config with `nginx -t`.

@@ -1,12 +1,13 @@
-// SHA-256 (FIPS 180-4), streaming. For the build hash an image carries: a
-// change to a build context must never map to the label of another context,
-// which a 64-bit FNV cannot promise for files of any size.
+// SHA-256, streaming, from OpenSSL's libcrypto. For the build hash an image
+// carries: a change to a build context must never map to the label of another
+// context, which a 64-bit FNV cannot promise for files of any size.
 #pragma once
 
-#include <array>
-#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+
+struct evp_md_ctx_st;
 
 namespace mldeploy::util {
 
@@ -18,12 +19,10 @@ public:
     std::string hex_digest();
 
 private:
-    void block(const unsigned char* p);
-
-    std::array<std::uint32_t, 8> state_;
-    std::array<unsigned char, 64> buffer_{};
-    std::size_t buffered_ = 0;
-    std::uint64_t length_ = 0;  // bytes hashed
+    struct Free {
+        void operator()(evp_md_ctx_st* ctx) const;
+    };
+    std::unique_ptr<evp_md_ctx_st, Free> ctx_;
 };
 
 // The hex digest of `data` in one call.
