@@ -43,6 +43,11 @@ if ! out=$(nginx -t -q -c "$d/nginx.conf.next" 2>&1); then
 fi
 mv "$d/nginx.conf.next" "$d/nginx.conf" && exec nginx -s reload -c "$d/nginx.conf")";
 constexpr int kConfigRejected = 90;
+
+constexpr const char* kFirstConfigVariable = "MLDEPLOY_FIRST_NGINX_CONF";
+constexpr const char* kFirstConfigScript = R"(f=/etc/mldeploy/nginx.conf
+if [ ! -f "$f" ]; then mkdir -p /etc/mldeploy && printf '%s' "$MLDEPLOY_FIRST_NGINX_CONF" >"$f" || exit 1; fi
+exec nginx -c "$f" -g 'daemon off;')";
 // Linux refuses a single argument over 128 KiB; larger configs are copied in.
 constexpr size_t kLargestConfigArgument = 100 * 1024;
 
@@ -307,7 +312,21 @@ void Deployer::reload_balancer(const std::string& config, const std::string& run
         throw DeployError("nginx rejected the balancer configuration (the balancer keeps its previous one):\n" +
                           reload.output);
     if (reload.exit_code != 0) throw DeployError("nginx could not reload its configuration:\n" + reload.output);
+    wait_config_live(*render::drain_marker_of(config));
     out_.detail("balancer reloaded");
+}
+
+void Deployer::wait_config_live(const std::string& marker) {
+    // A reload is a signal: nginx starts new workers a moment later. Until one
+    // of them answers, new connections may still meet the old configuration.
+    const auto url = balancer_url("/_mldeploy/config");
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < deadline) {
+        const auto answer = http_get(url, std::chrono::milliseconds(1000));
+        if (const auto live = render::parse_running_config(answer.body); live && live->drain_marker == marker) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    fail_with_logs(*balancer_id_, "the balancer did not load its new configuration within 10s");
 }
 
 void Deployer::wait_balancer_answers() {
@@ -324,8 +343,18 @@ void Deployer::wait_balancer_answers() {
 }
 
 void Deployer::create_balancer(const std::string& image_id) {
-    const auto spec = plan::balancer_spec(stack_, image_id);
+    auto spec = plan::balancer_spec(stack_, image_id);  // its config-hash label is already set
     running_.reset();
+    // The first config goes in with the create call, as an environment variable
+    // that the command writes to the file if there is none yet (a restart keeps the
+    // file a reload wrote): copying a file into a created container costs about a
+    // second on Podman 4.3 (it mounts the container's storage).
+    const auto first = balancer_files();
+    const bool first_config_inline = first.config.size() <= kLargestConfigArgument;
+    if (first_config_inline) {
+        spec.env[kFirstConfigVariable] = first.config;
+        spec.command = {"sh", "-c", kFirstConfigScript};
+    }
     out_.step(fmt::format("starting balancer {} on {}:{}", spec.name, stack_.balancer.host_ip, stack_.balancer.port));
     std::string id;
     try {
@@ -344,8 +373,10 @@ void Deployer::create_balancer(const std::string& image_id) {
     }
     balancer_id_ = id;
     try {
-        sync_balancer();  // the config goes in before nginx starts
+        if (!first_config_inline) sync_balancer();  // the config goes in before nginx starts
         start_named(id, fmt::format("balancer {} on {}:{}", spec.name, stack_.balancer.host_ip, stack_.balancer.port));
+        // Its stack.json comes with the next sync (the first reload, or the end of apply).
+        if (first_config_inline) running_ = render::RunningConfig{first.marker, "stack-none"};
         wait_balancer_answers();
     } catch (...) {
         try {
@@ -371,20 +402,26 @@ void Deployer::learn_running_config() {
                                      render::stack_fingerprint_of(util::untar_file(tar, kDeployedStackFile).value_or(""))};
 }
 
-void Deployer::sync_balancer() {
-    if (!balancer_id_) return;
+Deployer::BalancerFiles Deployer::balancer_files() {
     render::ReplicaAddresses addresses;
     {
         std::lock_guard lock(members_mutex_);
         for (const auto& [slot, member] : members_) addresses[slot.first].push_back(member.address);
     }
+    BalancerFiles files;
     // The stack as `up` was given it: replica counts as in its file, so that
     // `scale` does not have to copy a new one in (scale -s counts the replicas
     // the engine runs).
-    const auto stack_json = stack::to_json(stack_, false).dump(2);
-    const auto fingerprint = render::stack_fingerprint_of(stack_json);
-    const auto config = render::render_nginx_config(stack_, addresses, fingerprint);
-    const auto marker = render::drain_marker_of(config).value_or("");
+    files.stack_json = stack::to_json(stack_, false).dump(2);
+    files.fingerprint = render::stack_fingerprint_of(files.stack_json);
+    files.config = render::render_nginx_config(stack_, addresses, files.fingerprint);
+    files.marker = render::drain_marker_of(files.config).value_or("");
+    return files;
+}
+
+void Deployer::sync_balancer() {
+    if (!balancer_id_) return;
+    const auto [config, marker, stack_json, fingerprint] = balancer_files();
     const bool config_changed = !running_ || running_->drain_marker != marker;
     const bool stack_changed = !running_ || running_->stack_fingerprint != fingerprint;
     if (!config_changed && !stack_changed) return;

@@ -60,11 +60,19 @@ private:
     void create_balancer(const std::string& image_id);
     std::string balancer_for_probes();  // the running balancer, waiting for one that is starting
     void learn_running_config();  // what an adopted balancer runs now
+    struct BalancerFiles {
+        std::string config;       // nginx.conf for the current members
+        std::string marker;       // its drain marker, which names it
+        std::string stack_json;
+        std::string fingerprint;  // of stack_json
+    };
+    BalancerFiles balancer_files();
     void sync_balancer();        // writes the config for the current members and reloads
     void wait_balancer_answers();
     std::string balancer_url(const std::string& path) const;
     bool clients_connected();     // anyone but this probe on the balancer's port
     void reload_balancer(const std::string& config, const std::string& running_marker);
+    void wait_config_live(const std::string& marker);  // until new connections get this config
 
     engine::Engine& engine_;
     const stack::Stack& stack_;

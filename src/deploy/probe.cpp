@@ -26,6 +26,9 @@ ProbeResult http_get(const std::string& url, std::chrono::milliseconds timeout) 
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    // A new connection each time: a kept one may lead to a replica that is gone,
+    // or to an nginx worker that still runs the configuration before a reload.
+    curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
     ProbeResult result;
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body_start);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &result.body);
