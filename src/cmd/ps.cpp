@@ -1,6 +1,7 @@
 // mldeploy ps: the stack's containers with role, service, replica, state, health, ports.
 #include "cmd/commands.hpp"
-#include "deploy/probe.hpp"
+#include "deploy/errors.hpp"
+#include "deploy/health_probe.hpp"
 #include "plan/labels.hpp"
 
 #include <fmt/format.h>
@@ -35,6 +36,15 @@ std::string ports_text(const engine::ContainerSummary& c) {
 std::map<std::string, std::string> probe_health(engine::Engine& engine,
                                                 const std::vector<engine::ContainerSummary>& containers,
                                                 const std::string& network) {
+    // Where the host cannot reach the replicas (a rootless engine), probes run
+    // inside the stack's running balancer.
+    std::string balancer;
+    for (const auto& c : containers)
+        if (c.state == "running" && label(c, plan::label::role) == plan::label::role_balancer) balancer = c.id;
+    deploy::HealthProber prober(engine, [balancer] {
+        if (balancer.empty()) throw deploy::DeployError("no running balancer to probe from");
+        return balancer;
+    });
     std::map<std::string, std::string> health;
     std::mutex mutex;
     std::vector<std::future<void>> probes;
@@ -52,9 +62,7 @@ std::map<std::string, std::string> probe_health(engine::Engine& engine,
                 const auto details = engine.inspect_container(c.id);
                 auto it = details.ip_by_network.find(network);
                 if (it != details.ip_by_network.end() && !it->second.empty())
-                    verdict = deploy::http_get(deploy::http_url(it->second, std::stoi(port), path),
-                                               std::chrono::milliseconds(1000))
-                                      .ok()
+                    verdict = prober.get(it->second, std::stoi(port), path, std::chrono::milliseconds(1000)).ok()
                                   ? "healthy"
                                   : "unhealthy";
             } catch (const std::exception&) {
