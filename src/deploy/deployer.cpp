@@ -481,12 +481,23 @@ void Deployer::apply(const plan::Plan& plan, const plan::Observed& observed,
     if (plan.balancer == plan::BalancerAction::recreate && plan.old_balancer) {
         remove_container(plan.old_balancer->id, plan.old_balancer->name, 2);
     }
-    if (plan.balancer != plan::BalancerAction::keep) {
+    // Where the replicas' probes run inside the balancer (rootless engines), it
+    // starts first, alongside the replicas. Elsewhere it starts after them, with
+    // every healthy replica in its first config: no reload, and the engine (Podman
+    // serialises container starts) is not asked for both at once.
+    bool balancer_pending = plan.balancer != plan::BalancerAction::keep;
+    if (balancer_pending && probes_need_balancer(engine_)) {
         balancer_starting_ = std::async(std::launch::async, [this, &balancer_image] {
                                  create_balancer(balancer_image);
                                  return *balancer_id_;
                              }).share();
+        balancer_pending = false;
     }
+    const auto create_pending_balancer = [&] {
+        if (!balancer_pending) return;
+        balancer_pending = false;
+        create_balancer(balancer_image);
+    };
     // The balancer's failure is the one to report when both fail.
     const auto balancer_started = [this] {
         if (!balancer_starting_.valid()) return;
@@ -515,10 +526,12 @@ void Deployer::apply(const plan::Plan& plan, const plan::Observed& observed,
             failure = std::current_exception();
         }
         balancer_started();
+        create_pending_balancer();
         sync_balancer();
         if (failure) std::rethrow_exception(failure);
     }
     balancer_started();
+    create_pending_balancer();
 
     for (const auto& r : plan.replace) {
         const auto* service = stack_.find_service(r.slot.service);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <optional>
 #include <regex>
 
 namespace mldeploy::deploy {
@@ -27,12 +28,26 @@ exit 127)";
 
 }  // namespace
 
-ProbeRoute probe_route(const engine::Engine& engine, const std::string& address) {
+namespace {
+
+std::optional<ProbeRoute> forced_route() {
     if (const char* forced = std::getenv("MLDEPLOY_PROBE")) {
         const std::string_view f(forced);
         if (f == "direct") return ProbeRoute::direct;
         if (f == "balancer") return ProbeRoute::via_balancer;
     }
+    return std::nullopt;
+}
+
+}  // namespace
+
+bool probes_need_balancer(const engine::Engine& engine) {
+    if (const auto forced = forced_route()) return *forced == ProbeRoute::via_balancer;
+    return engine.rootless();
+}
+
+ProbeRoute probe_route(const engine::Engine& engine, const std::string& address) {
+    if (const auto forced = forced_route()) return *forced;
     // A rootless engine's networks may reuse the subnets of the host's own
     // bridges (both count from 10.89.0.0/24), so its addresses can look local.
     if (engine.rootless()) return ProbeRoute::via_balancer;

@@ -22,6 +22,10 @@ enum class ProbeRoute { direct, via_balancer };
 // networks).
 ProbeRoute probe_route(const engine::Engine& engine, const std::string& address);
 
+// Whether probes will run inside the balancer whatever the replicas' addresses:
+// a rootless engine, or MLDEPLOY_PROBE=balancer.
+bool probes_need_balancer(const engine::Engine& engine);
+
 // The command the balancer runs for one probe. It needs only a POSIX shell
 // and one of curl, bash (with timeout) or wget in the balancer image.
 std::vector<std::string> balancer_probe_command(const std::string& address, int port, const std::string& path,
