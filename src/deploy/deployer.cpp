@@ -366,9 +366,9 @@ void Deployer::create_balancer(const std::string& image_id) {
         const auto deadline = Clock::now() + std::chrono::seconds(30);
         while (!engine_.inspect_container(*balancer_id_).running && Clock::now() < deadline)
             std::this_thread::sleep_for(kPollInterval);
+        wait_balancer_answers();  // then it serves /_mldeploy/config, and has its file
         learn_running_config();
         sync_balancer();
-        wait_balancer_answers();
         return;
     }
     balancer_id_ = id;
@@ -396,7 +396,15 @@ void Deployer::learn_running_config() {
     }
     // ...unless its config is older than that page, or it does not answer:
     // read the files themselves (a copy out of the container: slower).
-    const auto tar = engine_.get_archive(*balancer_id_, render::kBalancerConfigDir);
+    std::string tar;
+    try {
+        tar = engine_.get_archive(*balancer_id_, render::kBalancerConfigDir);
+    } catch (const engine::EngineError& e) {
+        // A balancer that has not written its first config yet: unknown, so written anew.
+        if (!e.not_found()) throw;
+        running_.reset();
+        return;
+    }
     const auto config = util::untar_file(tar, "nginx.conf").value_or("");
     running_ = render::RunningConfig{render::drain_marker_of(config).value_or(""),
                                      render::stack_fingerprint_of(util::untar_file(tar, kDeployedStackFile).value_or(""))};
