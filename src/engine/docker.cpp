@@ -417,22 +417,6 @@ EngineInfo DockerEngine::info() {
     return info;
 }
 
-std::optional<std::string> DockerEngine::image_id(const std::string& reference) {
-    const std::string step = "inspect image " + reference;
-    const HttpResponse response = http_.request("GET", path_of("images", reference, "/json"));
-    if (!response.transport_error && response.status == 404) {
-        return std::nullopt;
-    }
-    if (!response.ok()) {
-        fail(step, response);
-    }
-    const std::string id = get_string(parse_or_null(response.body), "Id");
-    if (id.empty()) {
-        throw EngineError(step, response.status, "the engine's answer has no image Id");
-    }
-    return id;
-}
-
 std::string DockerEngine::build_image(const BuildRequest& request, const ProgressSink& progress) {
     const std::string step = "build " + request.tag;
     Query query;

@@ -133,7 +133,11 @@ public:
     virtual bool rootless() const = 0;
 
     // Images
-    virtual std::optional<std::string> image_id(const std::string& reference) = 0;
+    // The image's id, or nullopt when the engine has no such image.
+    std::optional<std::string> image_id(const std::string& reference) {
+        auto details = inspect_image(reference);
+        return details ? std::optional<std::string>(std::move(details->id)) : std::nullopt;
+    }
     // The image's id and labels; nullopt when the engine has no such image.
     virtual std::optional<ImageDetails> inspect_image(const std::string& reference) = 0;
     virtual std::string build_image(const BuildRequest& request, const ProgressSink& progress) = 0;

@@ -42,7 +42,6 @@ public:
     EngineInfo info() override;
     bool rootless() const override { return socket_owned_by_user(http_.socket_path()); }
 
-    std::optional<std::string> image_id(const std::string& reference) override;
     std::optional<ImageDetails> inspect_image(const std::string& reference) override;
     std::string build_image(const BuildRequest& request, const ProgressSink& progress) override;
     void pull_image(const std::string& reference, const ProgressSink& progress) override;

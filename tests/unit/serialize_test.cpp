@@ -1,6 +1,7 @@
 // The resolved stack as JSON (kept inside the balancer) and as TOML (`mldeploy
 // config`): a lossless JSON round trip, secrets redacted on request, TOML that
 // parses again.
+#include "temp_dir.hpp"
 #include "stack/serialize.hpp"
 
 #include "stack/load.hpp"
@@ -130,24 +131,7 @@ void check_same(const Stack& a, const Stack& b) {
     }
 }
 
-// A fresh folder under the system's temp dir, removed at the end of the test.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "mldeploy-serialize-test-XXXXXX").string();
-        path_ = std::filesystem::path(mkdtemp(pattern.data()));
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
+using mldeploy::test::TempDir;
 
 // full_stack() with its build context and bind mount made real under `dir`,
 // so that the loader accepts them.

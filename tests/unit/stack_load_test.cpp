@@ -1,5 +1,6 @@
 // Loading valid stacks: every key lands in the structs, defaults fill the rest,
 // and paths resolve against the stack file's folder.
+#include "temp_dir.hpp"
 #include "stack/load.hpp"
 
 #include <doctest/doctest.h>
@@ -14,34 +15,7 @@ using namespace mldeploy::stack;
 
 namespace {
 
-// A fresh folder under the system's temp dir, removed at the end of the test.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "mldeploy-stack-test-XXXXXX").string();
-        path_ = fs::path(mkdtemp(pattern.data()));
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const fs::path& path() const { return path_; }
-    fs::path write(const fs::path& relative, std::string_view text = "") const {
-        fs::create_directories((path_ / relative).parent_path());
-        std::ofstream(path_ / relative) << text;
-        return path_ / relative;
-    }
-    fs::path folder(const fs::path& relative) const {
-        fs::create_directories(path_ / relative);
-        return path_ / relative;
-    }
-
-private:
-    fs::path path_;
-};
+using mldeploy::test::TempDir;
 
 EnvLookup fake_env(std::map<std::string, std::string> values) {
     return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {

@@ -8,6 +8,7 @@
 // - relative paths resolve against the stack file's folder, whatever the current
 //   folder is, and a host path that does not exist is an error at its position.
 // The context tar (what the engine gets of a build context) is tar_paths_test.cpp.
+#include "temp_dir.hpp"
 #include "plan/specs.hpp"
 #include "stack/load.hpp"
 #include "stack/serialize.hpp"
@@ -29,39 +30,7 @@ using namespace mldeploy::stack;
 
 namespace {
 
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "mldeploy-paths-test-XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        // Canonical, so that expected paths compare equal even when /tmp is a link.
-        path_ = fs::canonical(pattern);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const fs::path& path() const { return path_; }
-    fs::path write(const fs::path& relative, std::string_view text = "") const {
-        fs::create_directories((path_ / relative).parent_path());
-        std::ofstream(path_ / relative) << text;
-        return path_ / relative;
-    }
-    fs::path folder(const fs::path& relative) const {
-        fs::create_directories(path_ / relative);
-        return path_ / relative;
-    }
-    void link(const fs::path& relative, const fs::path& target) const {
-        fs::create_directories((path_ / relative).parent_path());
-        fs::create_symlink(target, path_ / relative);
-    }
-
-private:
-    fs::path path_;
-};
+using mldeploy::test::TempDir;
 
 // Runs the test body in another current folder, and goes back whatever happens.
 class InFolder {
