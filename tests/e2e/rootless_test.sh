@@ -124,6 +124,14 @@ out=$(M version 2>&1)
 check "mldeploy as $RUSER finds the rootless socket by itself" contains "$out" "unix://$SOCK"
 check "it is Podman" contains "$out" "podman"
 
+# A privileged balancer port cannot be published by a rootless engine: refused
+# before anything is made, with what to do instead.
+sed "s/^port = $PORT\$/port = 80/" "$UDIR/stack/stack.toml" >"$UDIR/stack/low-port.toml"
+chown "$RUSER:" "$UDIR/stack/low-port.toml"
+if out=$(M up low-port.toml 2>&1); then fail "up with balancer port 80 exits non-zero"; else pass "up with balancer port 80 exits non-zero"; fi
+check "it says the rootless engine cannot publish port 80" contains "$out" "rootless and cannot publish the balancer's port 80"
+check "nothing of the stack was created" eq "$(count_containers io.mldeploy.stack=$NAME)/$(count_networks io.mldeploy.stack=$NAME)" "0/0"
+
 started=$SECONDS
 out=$(M up 2>&1) || { echo "$out"; fail "up as $RUSER exits 0"; finish; exit 1; }
 pass "up as $RUSER exits 0 ($((SECONDS - started))s)"
