@@ -17,6 +17,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <future>
+#include <latch>
+#include <memory>
 #include <thread>
 
 namespace mldeploy::deploy {
@@ -24,6 +26,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kPollInterval = std::chrono::milliseconds(100);
+// A starting replica is probed more often than the engine is asked about it: a
+// refused connection costs nothing, an inspect is a request to the engine.
+constexpr auto kProbeInterval = std::chrono::milliseconds(40);
+constexpr auto kCrashCheckInterval = std::chrono::milliseconds(400);
 // nginx applies a reload asynchronously; old workers keep their in-flight
 // requests. Leaving it this long before a replica is stopped is enough here.
 constexpr auto kReloadSettle = std::chrono::milliseconds(300);
@@ -44,14 +50,39 @@ fi
 mv "$d/nginx.conf.next" "$d/nginx.conf" && exec nginx -s reload -c "$d/nginx.conf")";
 constexpr int kConfigRejected = 90;
 
+// A new balancer's first files come in its environment; its command writes each
+// one that is not there yet (a restarted balancer keeps what reloads wrote) and
+// starts nginx without them in its environment.
 constexpr const char* kFirstConfigVariable = "MLDEPLOY_FIRST_NGINX_CONF";
-constexpr const char* kFirstConfigScript = R"(f=/etc/mldeploy/nginx.conf
-if [ ! -f "$f" ]; then mkdir -p /etc/mldeploy && printf '%s' "$MLDEPLOY_FIRST_NGINX_CONF" >"$f" || exit 1; fi
-exec nginx -c "$f" -g 'daemon off;')";
+constexpr const char* kFirstStackVariable = "MLDEPLOY_FIRST_STACK_JSON";
+constexpr const char* kFirstFilesScript = R"(d=/etc/mldeploy
+mkdir -p "$d" || exit 1
+if [ ! -f "$d/nginx.conf" ]; then printf '%s' "$MLDEPLOY_FIRST_NGINX_CONF" >"$d/nginx.conf" || exit 1; fi
+if [ -n "$MLDEPLOY_FIRST_STACK_JSON" ] && [ ! -f "$d/stack.json" ]; then
+  (umask 077 && printf '%s' "$MLDEPLOY_FIRST_STACK_JSON" >"$d/stack.json") || exit 1
+fi
+unset MLDEPLOY_FIRST_NGINX_CONF MLDEPLOY_FIRST_STACK_JSON
+exec nginx -c "$d/nginx.conf" -g 'daemon off;')";
 // Linux refuses a single argument over 128 KiB; larger configs are copied in.
 constexpr size_t kLargestConfigArgument = 100 * 1024;
 
 std::string state_word(const engine::ContainerDetails& d) { return d.state.empty() ? "unknown" : d.state; }
+
+// Counts a latch down once: when told, or at the latest when it is destroyed (a
+// task that failed early, or never ran, still lets the waiter go).
+class LatchArrival {
+public:
+    explicit LatchArrival(std::latch* latch) : latch_(latch) {}
+    LatchArrival(const LatchArrival&) = delete;
+    LatchArrival& operator=(const LatchArrival&) = delete;
+    ~LatchArrival() { arrive(); }
+    void arrive() {
+        if (latch_ != nullptr) std::exchange(latch_, nullptr)->count_down();
+    }
+
+private:
+    std::latch* latch_;
+};
 
 // Runs each task on its own thread and rethrows the first failure after all end.
 void run_all(std::vector<std::function<void()>> tasks) {
@@ -177,6 +208,7 @@ void Deployer::wait_healthy(const stack::Service& service, const std::string& id
     const auto deadline = Clock::now() + budget;
     std::string last_problem = "not started";
     std::string address;  // known once the replica runs
+    auto last_crash_check = Clock::now();
     while (Clock::now() < deadline) {
         if (address.empty() || !health) {
             const auto details = engine_.inspect_container(id);
@@ -198,16 +230,21 @@ void Deployer::wait_healthy(const stack::Service& service, const std::string& id
             last_problem = probe.status ? fmt::format("GET {} answered {}", health->path, probe.status)
                                         : fmt::format("GET {}: {}", health->path, probe.error);
             // A replica that crashed does not answer; notice it rather than wait out the budget.
-            if (probe.status == 0 && !engine_.inspect_container(id).running) address.clear();
+            if (probe.status == 0 && Clock::now() - last_crash_check >= kCrashCheckInterval) {
+                last_crash_check = Clock::now();
+                if (!engine_.inspect_container(id).running) address.clear();
+            }
         }
-        std::this_thread::sleep_for(kPollInterval);
+        // A probe run inside the balancer is an exec: as costly as an inspect.
+        const bool cheap_probe = !address.empty() && probe_route(engine_, address) == ProbeRoute::direct;
+        std::this_thread::sleep_for(cheap_probe ? kProbeInterval : kPollInterval);
     }
     fail_with_logs(id, fmt::format("replica {} did not become healthy within {}s (last: {})", name,
                                    std::chrono::duration_cast<std::chrono::seconds>(budget).count(), last_problem));
 }
 
 Deployer::Member Deployer::start_replica(const stack::Service& service, int replica, const std::string& name,
-                                         const std::string& image_id) {
+                                         const std::string& image_id, const std::function<void(const std::string&)>& on_started) {
     auto spec = plan::replica_spec(stack_, service, replica, image_id);
     spec.name = name;
     const auto started = Clock::now();
@@ -231,7 +268,7 @@ Deployer::Member Deployer::start_replica(const stack::Service& service, int repl
                 std::this_thread::sleep_for(kPollInterval);
             }
         }
-        if (!other) return start_replica(service, replica, name, image_id);  // its creation failed: ours, then
+        if (!other) return start_replica(service, replica, name, image_id, on_started);  // its creation failed: ours, then
         const auto owner = other->labels;
         const auto label_of = [&](const char* key) {
             auto it = owner.find(key);
@@ -242,11 +279,13 @@ Deployer::Member Deployer::start_replica(const stack::Service& service, int repl
                                           "label: {}); remove it or rename the stack or service",
                                           name, label_of(plan::label::stack)));
         out_.detail(fmt::format("{} is being created by another run; waiting for it", name));
+        if (on_started) on_started(name);
         wait_healthy(service, name, name);
         return Member{engine_.inspect_container(name).id, name, replica_address(service, name)};
     }
     try {
         start_named(id, "replica " + name);
+        if (on_started) on_started(id);
         wait_healthy(service, id, name);
         Member member{id, name, replica_address(service, id)};
         out_.done(fmt::format("{} {} ({:.1f}s)", name, service.health ? "healthy" : "running",
@@ -345,15 +384,16 @@ void Deployer::wait_balancer_answers() {
 void Deployer::create_balancer(const std::string& image_id) {
     auto spec = plan::balancer_spec(stack_, image_id);  // its config-hash label is already set
     running_.reset();
-    // The first config goes in with the create call, as an environment variable
-    // that the command writes to the file if there is none yet (a restart keeps the
-    // file a reload wrote): copying a file into a created container costs about a
-    // second on Podman 4.3 (it mounts the container's storage).
+    // The first config and stack.json go in with the create call (kFirstFilesScript):
+    // copying a file into a container costs 0.3 s (running) to 1 s (created) on
+    // Podman 4.3, which mounts the container's storage for it.
     const auto first = balancer_files();
     const bool first_config_inline = first.config.size() <= kLargestConfigArgument;
+    const bool first_stack_inline = first_config_inline && first.stack_json.size() <= kLargestConfigArgument;
     if (first_config_inline) {
         spec.env[kFirstConfigVariable] = first.config;
-        spec.command = {"sh", "-c", kFirstConfigScript};
+        if (first_stack_inline) spec.env[kFirstStackVariable] = first.stack_json;
+        spec.command = {"sh", "-c", kFirstFilesScript};
     }
     out_.step(fmt::format("starting balancer {} on {}:{}", spec.name, stack_.balancer.host_ip, stack_.balancer.port));
     std::string id;
@@ -375,8 +415,9 @@ void Deployer::create_balancer(const std::string& image_id) {
     try {
         if (!first_config_inline) sync_balancer();  // the config goes in before nginx starts
         start_named(id, fmt::format("balancer {} on {}:{}", spec.name, stack_.balancer.host_ip, stack_.balancer.port));
-        // Its stack.json comes with the next sync (the first reload, or the end of apply).
-        if (first_config_inline) running_ = render::RunningConfig{first.marker, "stack-none"};
+        // A stack.json too large for the environment comes with the next sync.
+        if (first_config_inline)
+            running_ = render::RunningConfig{first.marker, first_stack_inline ? first.fingerprint : "stack-none"};
         wait_balancer_answers();
     } catch (...) {
         try {
@@ -414,7 +455,13 @@ Deployer::BalancerFiles Deployer::balancer_files() {
     render::ReplicaAddresses addresses;
     {
         std::lock_guard lock(members_mutex_);
-        for (const auto& [slot, member] : members_) addresses[slot.first].push_back(member.address);
+        auto listed = members_;
+        for (const auto& [slot, member] : starting_) {
+            const bool service_has_member = std::any_of(members_.begin(), members_.end(),
+                                                        [&](const auto& m) { return m.first.first == slot.first; });
+            if (!service_has_member) listed.emplace(slot, member);
+        }
+        for (const auto& [slot, member] : listed) addresses[slot.first].push_back(member.address);
     }
     BalancerFiles files;
     // The stack as `up` was given it: replica counts as in its file, so that
@@ -483,19 +530,47 @@ void Deployer::apply(const plan::Plan& plan, const plan::Observed& observed,
         run_all(std::move(removals));
     }
 
-    // A new balancer starts alongside the replicas: it serves its health page
-    // (and 503 for a service with no replica yet) until the first reload, and
-    // on a rootless engine the replicas' probes run inside it.
     if (plan.balancer == plan::BalancerAction::recreate && plan.old_balancer) {
         remove_container(plan.old_balancer->id, plan.old_balancer->name, 2);
     }
-    // Where the replicas' probes run inside the balancer (rootless engines), it
-    // starts first, alongside the replicas. Elsewhere it starts after them, with
-    // every healthy replica in its first config: no reload, and the engine (Podman
-    // serialises container starts) is not asked for both at once.
+    std::vector<std::function<void()>> starts;
+    // A new balancer starts while the new replicas get healthy, not after them,
+    // once the engine has started them all (Podman 4.3 serialises container
+    // starts). Its first config lists a service's starting replicas when the
+    // service has no healthy one (they can only do better than a 503 until
+    // then), so that a fresh stack needs no reload. Where the replicas' probes
+    // run inside the balancer (rootless engines), it starts at once, alongside
+    // them, serving 503 for their service until the reload that adds them.
     bool balancer_pending = plan.balancer != plan::BalancerAction::keep;
-    if (balancer_pending && probes_need_balancer(engine_)) {
-        balancer_starting_ = std::async(std::launch::async, [this, &balancer_image] {
+    std::shared_ptr<std::latch> replicas_launched;
+    if (balancer_pending && !plan.start.empty() && !probes_need_balancer(engine_))
+        replicas_launched = std::make_shared<std::latch>(static_cast<std::ptrdiff_t>(plan.start.size()));
+    for (const auto& slot : plan.start) {
+        const auto* service = stack_.find_service(slot.service);
+        auto arrival = std::make_shared<LatchArrival>(replicas_launched.get());
+        const auto name = plan::replica_name(stack_, slot.service, slot.replica);
+        const auto launched = [this, service, slot, name, arrival, listed = replicas_launched != nullptr](
+                                  const std::string& id) {
+            if (listed) {
+                try {
+                    auto address = replica_address(*service, id);
+                    std::lock_guard lock(members_mutex_);
+                    starting_[{slot.service, slot.replica}] = Member{id, name, std::move(address)};
+                } catch (const std::exception&) {
+                    // Not listed early, then: its health wait says what is wrong.
+                }
+            }
+            arrival->arrive();
+        };
+        starts.push_back([this, service, slot, name, &service_images, launched] {
+            auto member = start_replica(*service, slot.replica, name, service_images.at(slot.service), launched);
+            std::lock_guard lock(members_mutex_);
+            members_[{slot.service, slot.replica}] = std::move(member);
+        });
+    }
+    if (balancer_pending && (replicas_launched || probes_need_balancer(engine_))) {
+        balancer_starting_ = std::async(std::launch::async, [this, &balancer_image, replicas_launched] {
+                                 if (replicas_launched) replicas_launched->wait();
                                  create_balancer(balancer_image);
                                  return *balancer_id_;
                              }).share();
@@ -514,24 +589,18 @@ void Deployer::apply(const plan::Plan& plan, const plan::Observed& observed,
         starting.get();
     };
 
-    if (!plan.start.empty()) {
-        out_.step(fmt::format("starting {} replica(s)", plan.start.size()));
-        std::vector<std::function<void()>> starts;
-        for (const auto& slot : plan.start) {
-            const auto* service = stack_.find_service(slot.service);
-            starts.push_back([this, service, slot, &service_images] {
-                auto member = start_replica(*service, slot.replica, plan::replica_name(stack_, slot.service, slot.replica),
-                                            service_images.at(slot.service));
-                std::lock_guard lock(members_mutex_);
-                members_[{slot.service, slot.replica}] = std::move(member);
-            });
-        }
+    if (!starts.empty()) {
+        out_.step(fmt::format("starting {} replica(s)", starts.size()));
         // Healthy ones join the balancer even when a sibling failed.
         std::exception_ptr failure;
         try {
             run_all(std::move(starts));
         } catch (...) {
             failure = std::current_exception();
+        }
+        {
+            std::lock_guard lock(members_mutex_);
+            starting_.clear();  // healthy ones are members now; the others are gone
         }
         balancer_started();
         create_pending_balancer();

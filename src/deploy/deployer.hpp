@@ -12,6 +12,7 @@
 #include "util/output.hpp"
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -49,8 +50,11 @@ private:
     using Slot = std::pair<std::string, int>;  // service, replica
 
     void adopt_running_members(const plan::Plan& plan, const plan::Observed& observed);
+    // Creates, starts and waits for a replica; `on_started` is called once the
+    // engine has started it (before the health wait).
     Member start_replica(const stack::Service& service, int replica, const std::string& name,
-                         const std::string& image_id);
+                         const std::string& image_id,
+                         const std::function<void(const std::string& id)>& on_started = {});
     void wait_healthy(const stack::Service& service, const std::string& id, const std::string& name);
     std::string replica_address(const stack::Service& service, const std::string& id);
     void remove_container(const std::string& id, const std::string& name, int stop_timeout_s);
@@ -81,6 +85,7 @@ private:
 
     std::mutex members_mutex_;
     std::map<Slot, Member> members_;       // replicas that take traffic
+    std::map<Slot, Member> starting_;      // started, not yet healthy: listed by a new balancer (apply)
     HealthProber prober_;
     std::optional<std::string> balancer_id_;
     // Set while the balancer is being created alongside the replicas; only the
