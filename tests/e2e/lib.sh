@@ -38,10 +38,16 @@ count_containers() { engine_get "/containers/json?all=true&filters=$(label_filte
 count_networks() { local p=/networks/json; [[ $API == */libpod ]] || p=/networks; engine_get "$p?filters=$(label_filter "$@")" | jq length; }
 container_ids() { engine_get "/containers/json?all=true&filters=$(label_filter "$@")" | jq -r '.[].Id' | sort; }
 
-# Removes whatever a test left, even when it failed half-way.
+# Removes whatever a test left, even when it failed half-way: the stack, and the
+# images it built, which the tests tag localhost/<stack>/... (by tag, so that an
+# image another test tagged too stays for that one).
 cleanup_stack() {
-  local name=$1
+  local name=$1 ref
   "$MLDEPLOY" down -s "$name" -q >/dev/null 2>&1 || true
+  for ref in $(engine_get /images/json 2>/dev/null | jq -r --arg p "localhost/$name/" \
+      '.[].RepoTags[]? | select(startswith($p))' 2>/dev/null); do
+    curl -fsS -X DELETE --unix-socket "$SOCK" "http://d$API/images/$ref" >/dev/null 2>&1 || true
+  done
 }
 
 eq() { [ "$1" = "$2" ] || { echo "  expected '$2', got '$1'" >&2; return 1; }; }
