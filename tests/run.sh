@@ -12,5 +12,5 @@ packaging/start-podman-service.sh
 packaging/start-docker-service.sh
 # Without it only the rootless test fails (it never skips); the rest still runs.
 packaging/start-rootless-podman-service.sh ||
-  echo "==> rootless Podman did not start (packaging/setup-rootless.sh not run?): e2e_podman_rootless_test will fail" >&2
+  echo "==> rootless Podman did not start (packaging/setup-rootless.sh not run?): the rootless tests (label rootless) will fail" >&2
 ctest --test-dir "$build" --output-on-failure "$@"
