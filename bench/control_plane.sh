@@ -349,6 +349,7 @@ awk -v OFS='\t' '
             print s "_mlup", r, "network", net ? rep - net : 0
             print s "_mlup", r, "replicas_healthy", h - rep
             print s "_mlup", r, "balancer", lbok - lb
+            print s "_mlup", r, "ready_to_end", end - (h > lbok ? h : lbok)
             print s "_mlup", r, "command", end - t0
         } else if (op == "scale") {
             print s "_mlscale", r, "before_replicas", rep - t0
@@ -388,8 +389,8 @@ echo "|---|---|---|---|---|"
 for ph in before_first_create replicas_created_started replicas_started_to_balancer_create balancer_create_to_start balancer_start_to_first_200; do
     case $ph in before_first_create) label="command start → first container create (tool start, image/build check, network create)" ;;
         replicas_created_started) label="first create → last replica started" ;;
-        replicas_started_to_balancer_create) label="last replica started → balancer create (health wait)" ;;
-        balancer_create_to_start) label="balancer create → balancer start (config copied in)" ;;
+        replicas_started_to_balancer_create) label="last replica started → balancer create" ;;
+        balancer_create_to_start) label="balancer create → balancer start" ;;
         balancer_start_to_first_200) label="balancer start → first 200" ;; esac
     echo "| $label | $(for s in M MB P F; do printf '%s | ' "$(secs "${s}_up_phase" $ph)"; done)"
 done
@@ -415,14 +416,15 @@ echo "|---|---|---|"
 echo "| start → network create (engine ping, image inspect or build, list) | $(secs M_mlup before_network) | $(secs MB_mlup before_network) |"
 echo "| network create | $(secs M_mlup network) | $(secs MB_mlup network) |"
 echo "| 2 replicas created, started, healthy | $(secs M_mlup replicas_healthy) | $(secs MB_mlup replicas_healthy) |"
-echo "| balancer: create, config copied in, start, answers | $(secs M_mlup balancer) | $(secs MB_mlup balancer) |"
+echo "| balancer: create, start, answers (while the replicas get healthy) | $(secs M_mlup balancer) | $(secs MB_mlup balancer) |"
+echo "| replicas healthy and balancer answering → command ends (a reload, if any) | $(secs M_mlup ready_to_end) | $(secs MB_mlup ready_to_end) |"
 echo "| whole command | $(secs M_mlup command) | $(secs MB_mlup command) |"
 echo
 echo "| phase of mldeploy scale 2→8 | seconds |"
 echo "|---|---|"
 echo "| start → creating replicas (stack, images, list, balancer files read back) | $(secs M_mlscale before_replicas) |"
 echo "| 6 replicas created, started, healthy | $(secs M_mlscale replicas_healthy) |"
-echo "| last healthy → balancer reloaded (inspect, copy config in, exec nginx -t, exec reload) | $(secs M_mlscale balancer_update) |"
+echo "| last healthy → balancer reloaded (one exec: nginx -t, reload; until new connections get it) | $(secs M_mlscale balancer_update) |"
 echo "| whole command | $(secs M_mlscale command) |"
 echo
 echo "Where \`scale 2→8\` spends its time, from the engine's event times (seconds):"
