@@ -244,7 +244,7 @@ void Deployer::wait_healthy(const stack::Service& service, const std::string& id
 }
 
 Deployer::Member Deployer::start_replica(const stack::Service& service, int replica, const std::string& name,
-                                         const std::string& image_id, const std::function<void(const std::string&)>& on_started) {
+                                         const std::string& image_id, const std::function<void()>& on_started) {
     auto spec = plan::replica_spec(stack_, service, replica, image_id);
     spec.name = name;
     const auto started = Clock::now();
@@ -279,13 +279,13 @@ Deployer::Member Deployer::start_replica(const stack::Service& service, int repl
                                           "label: {}); remove it or rename the stack or service",
                                           name, label_of(plan::label::stack)));
         out_.detail(fmt::format("{} is being created by another run; waiting for it", name));
-        if (on_started) on_started(name);
+        if (on_started) on_started();
         wait_healthy(service, name, name);
         return Member{engine_.inspect_container(name).id, name, replica_address(service, name)};
     }
     try {
         start_named(id, "replica " + name);
-        if (on_started) on_started(id);
+        if (on_started) on_started();
         wait_healthy(service, id, name);
         Member member{id, name, replica_address(service, id)};
         out_.done(fmt::format("{} {} ({:.1f}s)", name, service.health ? "healthy" : "running",
@@ -455,13 +455,7 @@ Deployer::BalancerFiles Deployer::balancer_files() {
     render::ReplicaAddresses addresses;
     {
         std::lock_guard lock(members_mutex_);
-        auto listed = members_;
-        for (const auto& [slot, member] : starting_) {
-            const bool service_has_member = std::any_of(members_.begin(), members_.end(),
-                                                        [&](const auto& m) { return m.first.first == slot.first; });
-            if (!service_has_member) listed.emplace(slot, member);
-        }
-        for (const auto& [slot, member] : listed) addresses[slot.first].push_back(member.address);
+        for (const auto& [slot, member] : members_) addresses[slot.first].push_back(member.address);
     }
     BalancerFiles files;
     // The stack as `up` was given it: replica counts as in its file, so that
@@ -536,11 +530,11 @@ void Deployer::apply(const plan::Plan& plan, const plan::Observed& observed,
     std::vector<std::function<void()>> starts;
     // A new balancer starts while the new replicas get healthy, not after them,
     // once the engine has started them all (Podman 4.3 serialises container
-    // starts). Its first config lists a service's starting replicas when the
-    // service has no healthy one (they can only do better than a 503 until
-    // then), so that a fresh stack needs no reload. Where the replicas' probes
-    // run inside the balancer (rootless engines), it starts at once, alongside
-    // them, serving 503 for their service until the reload that adds them.
+    // starts); where the replicas' probes run inside it (rootless engines), at
+    // once. Until the reload that adds the healthy replicas it serves 503 for
+    // their service: listing them before they answer would let an early
+    // client's refused request mark them failed (max_fails) for fail_timeout,
+    // past the end of `up`.
     bool balancer_pending = plan.balancer != plan::BalancerAction::keep;
     std::shared_ptr<std::latch> replicas_launched;
     if (balancer_pending && !plan.start.empty() && !probes_need_balancer(engine_))
@@ -548,22 +542,9 @@ void Deployer::apply(const plan::Plan& plan, const plan::Observed& observed,
     for (const auto& slot : plan.start) {
         const auto* service = stack_.find_service(slot.service);
         auto arrival = std::make_shared<LatchArrival>(replicas_launched.get());
-        const auto name = plan::replica_name(stack_, slot.service, slot.replica);
-        const auto launched = [this, service, slot, name, arrival, listed = replicas_launched != nullptr](
-                                  const std::string& id) {
-            if (listed) {
-                try {
-                    auto address = replica_address(*service, id);
-                    std::lock_guard lock(members_mutex_);
-                    starting_[{slot.service, slot.replica}] = Member{id, name, std::move(address)};
-                } catch (const std::exception&) {
-                    // Not listed early, then: its health wait says what is wrong.
-                }
-            }
-            arrival->arrive();
-        };
-        starts.push_back([this, service, slot, name, &service_images, launched] {
-            auto member = start_replica(*service, slot.replica, name, service_images.at(slot.service), launched);
+        starts.push_back([this, service, slot, &service_images, arrival] {
+            auto member = start_replica(*service, slot.replica, plan::replica_name(stack_, slot.service, slot.replica),
+                                        service_images.at(slot.service), [&arrival] { arrival->arrive(); });
             std::lock_guard lock(members_mutex_);
             members_[{slot.service, slot.replica}] = std::move(member);
         });
@@ -597,10 +578,6 @@ void Deployer::apply(const plan::Plan& plan, const plan::Observed& observed,
             run_all(std::move(starts));
         } catch (...) {
             failure = std::current_exception();
-        }
-        {
-            std::lock_guard lock(members_mutex_);
-            starting_.clear();  // healthy ones are members now; the others are gone
         }
         balancer_started();
         create_pending_balancer();

@@ -54,7 +54,7 @@ private:
     // engine has started it (before the health wait).
     Member start_replica(const stack::Service& service, int replica, const std::string& name,
                          const std::string& image_id,
-                         const std::function<void(const std::string& id)>& on_started = {});
+                         const std::function<void()>& on_started = {});
     void wait_healthy(const stack::Service& service, const std::string& id, const std::string& name);
     std::string replica_address(const stack::Service& service, const std::string& id);
     void remove_container(const std::string& id, const std::string& name, int stop_timeout_s);
@@ -85,7 +85,6 @@ private:
 
     std::mutex members_mutex_;
     std::map<Slot, Member> members_;       // replicas that take traffic
-    std::map<Slot, Member> starting_;      // started, not yet healthy: listed by a new balancer (apply)
     HealthProber prober_;
     std::optional<std::string> balancer_id_;
     // Set while the balancer is being created alongside the replicas; only the
