@@ -39,7 +39,11 @@ constexpr auto kReloadSettle = std::chrono::milliseconds(300);
 // $2 the running config's drain marker (empty: nobody to drain), $3 how long
 // clients get to see their connections closed. Exit kConfigRejected when
 // `nginx -t` refuses the new config; the running one is then left as it was.
-constexpr const char* kReloadScript = R"(d=/etc/mldeploy
+// After the reload signal it waits (up to 5 s) until every worker that ran
+// before has stopped accepting (its title becomes "... is shutting down"): with
+// `reuseport` each worker has its own listening socket, and until then a new
+// connection may still reach an old worker and its old configuration.
+constexpr const char* kReloadScript = R"sh(d=/etc/mldeploy
 rm -f "$d"/drain-*
 if [ -n "$2" ]; then : >"$d/$2" && sleep "$3"; fi
 if [ -n "$1" ]; then printf '%s' "$1" >"$d/nginx.conf.next" || exit 91; fi
@@ -47,7 +51,20 @@ if ! out=$(nginx -t -q -c "$d/nginx.conf.next" 2>&1); then
   rm -f "$d/nginx.conf.next"; [ -z "$2" ] || rm -f "$d/$2"
   printf '%s\n' "$out"; exit 90
 fi
-mv "$d/nginx.conf.next" "$d/nginx.conf" && exec nginx -s reload -c "$d/nginx.conf")";
+workers() {
+  for p in /proc/[0-9]*; do
+    [ "$(tr -d '\000' <"$p/cmdline" 2>/dev/null)" = "nginx: worker process" ] && echo "${p#/proc/}"
+  done
+}
+old=$(workers)
+mv "$d/nginx.conf.next" "$d/nginx.conf" && nginx -s reload -c "$d/nginx.conf" || exit
+i=0
+while [ "$i" -lt 500 ]; do
+  left=$(workers); busy=
+  for p in $old; do case " $(echo $left) " in *" $p "*) busy=1 ;; esac; done
+  [ -z "$busy" ] && exit 0
+  i=$((i + 1)); sleep 0.01
+done)sh";
 constexpr int kConfigRejected = 90;
 
 // A new balancer's first files come in its environment; its command writes each

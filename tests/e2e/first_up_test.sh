@@ -4,7 +4,8 @@
 # returns it may refuse or answer 503; from the moment `up` returns every
 # request answers 200. (A replica listed before it listens would be marked
 # failed by the client's refused request and skipped for nginx's fail_timeout,
-# past the end of `up`.)
+# past the end of `up`; and a worker of the balancer's first configuration, with
+# no replica yet, must have stopped accepting before `up` returns.)
 source "$(dirname "$0")/lib.sh"
 require_engine
 
@@ -39,7 +40,10 @@ done >"$WORK/codes") &
 POLLER=$!
 rc=0; "$MLDEPLOY" -q up -f "$WORK/stack.toml" >/dev/null || rc=$?
 up_returned=$EPOCHREALTIME
-sleep 3
+# And a burst on new connections right away: a worker of the balancer's first
+# configuration that still accepts would answer 503.
+burst=$(for _ in $(seq 20); do curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 "http://127.0.0.1:$PORT/predict?msg=hi"; done)
+sleep 2
 touch "$WORK/stop"; wait "$POLLER" || true; POLLER=
 
 check "up exits 0" eq "$rc" 0
@@ -50,6 +54,7 @@ echo "  before up returned: $(awk '{print $2}' <<<"$before" | sort | uniq -c | t
 echo "  after up returned:  $(awk '{print $2}' <<<"$after" | sort | uniq -c | tr -s ' \n' ' ')"
 check "requests were sent after up returned" test "$(wc -l <<<"$after")" -ge 20
 check "every request after up returned answered 200" eq "$(awk '$2 != 200' <<<"$after" | wc -l)" 0
+check "a burst of 20 right after up returned: all 200" eq "$(grep -c '^200$' <<<"$burst")" 20
 check "the poller reached the stack before it was ready" test "$(awk '$2 != 200' <<<"$before" | wc -l)" -ge 1
 
 "$MLDEPLOY" -q down -f "$WORK/stack.toml" >/dev/null
