@@ -9,9 +9,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <future>
 #include <map>
 #include <mutex>
+#include <thread>
 
 namespace mldeploy::cmd {
 namespace {
@@ -31,11 +31,50 @@ std::string ports_text(const engine::ContainerSummary& c) {
     return text;
 }
 
-// A running replica with a health check is probed now, in parallel: the
-// engine does not know its health (mldeploy's probes are HTTP GETs).
+// The stack's network, asked of the engine only when a replica turns out to be
+// on more than one (mldeploy puts each on the stack's network alone).
+class StackNetwork {
+public:
+    StackNetwork(engine::Engine& engine, std::string stack) : engine_(engine), stack_(std::move(stack)) {}
+
+    const std::string& name() {
+        std::call_once(once_, [this] {
+            for (const auto& n : engine_.list_networks({{plan::label::stack, stack_}})) name_ = n.name;
+        });
+        return name_;
+    }
+
+private:
+    engine::Engine& engine_;
+    std::string stack_;
+    std::once_flag once_;
+    std::string name_;
+};
+
+// One replica's health: its address from one inspect, then the prober's GET
+// (from the host, or inside the balancer). Never throws: "unknown" when it
+// cannot ask.
+std::string probe_one(engine::Engine& engine, deploy::HealthProber& prober, const engine::ContainerSummary& c,
+                      StackNetwork& network) {
+    try {
+        const auto ips = engine.inspect_container(c.id).ip_by_network;
+        auto it = ips.size() == 1 ? ips.begin() : ips.find(network.name());
+        if (it == ips.end() || it->second.empty()) return "unknown";
+        const auto port = std::stoi(label(c, plan::label::port));
+        return prober.get(it->second, port, label(c, plan::label::health_path), std::chrono::milliseconds(1000)).ok()
+                   ? "healthy"
+                   : "unhealthy";
+    } catch (const std::exception&) {
+        return "unknown";
+    }
+}
+
+// A running replica with a health check is probed now (the engine does not know
+// its health: mldeploy's probes are HTTP GETs), all at once: one on this thread,
+// each other one on a thread of its own.
 std::map<std::string, std::string> probe_health(engine::Engine& engine,
                                                 const std::vector<engine::ContainerSummary>& containers,
-                                                const std::string& network) {
+                                                StackNetwork& network) {
     // Where the host cannot reach the replicas (a rootless engine), probes run
     // inside the stack's running balancer.
     std::string balancer;
@@ -46,32 +85,22 @@ std::map<std::string, std::string> probe_health(engine::Engine& engine,
         return balancer;
     });
     std::map<std::string, std::string> health;
-    std::mutex mutex;
-    std::vector<std::future<void>> probes;
+    std::vector<const engine::ContainerSummary*> to_probe;
     for (const auto& c : containers) {
-        const auto path = label(c, plan::label::health_path);
-        const auto port = label(c, plan::label::port);
         if (c.state != "running" || label(c, plan::label::role) != plan::label::role_model) continue;
-        if (path.empty()) {
+        if (label(c, plan::label::health_path).empty())
             health[c.id] = "running";  // no health check: running counts
-            continue;
-        }
-        probes.push_back(std::async(std::launch::async, [&, c, path, port] {
-            std::string verdict = "unknown";
-            try {
-                const auto details = engine.inspect_container(c.id);
-                auto it = details.ip_by_network.find(network);
-                if (it != details.ip_by_network.end() && !it->second.empty())
-                    verdict = prober.get(it->second, std::stoi(port), path, std::chrono::milliseconds(1000)).ok()
-                                  ? "healthy"
-                                  : "unhealthy";
-            } catch (const std::exception&) {
-            }
-            std::lock_guard lock(mutex);
-            health[c.id] = verdict;
-        }));
+        else
+            to_probe.push_back(&c);
     }
-    for (auto& p : probes) p.get();
+    std::vector<std::string> verdicts(to_probe.size());
+    auto probe = [&](std::size_t i) { verdicts[i] = probe_one(engine, prober, *to_probe[i], network); };
+    {
+        std::vector<std::jthread> others;
+        for (std::size_t i = 1; i < to_probe.size(); ++i) others.emplace_back(probe, i);
+        if (!to_probe.empty()) probe(0);
+    }  // joins the others
+    for (std::size_t i = 0; i < to_probe.size(); ++i) health[to_probe[i]->id] = std::move(verdicts[i]);
     return health;
 }
 
@@ -80,8 +109,7 @@ int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
     const auto name = resolve_stack_name(g, *engine);
     auto containers = engine->list_containers({{plan::label::stack, name}});
     std::sort(containers.begin(), containers.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-    std::string network;
-    for (const auto& n : engine->list_networks({{plan::label::stack, name}})) network = n.name;
+    StackNetwork network(*engine, name);
     auto health = probe ? probe_health(*engine, containers, network) : std::map<std::string, std::string>{};
     auto health_text = [&](const engine::ContainerSummary& c) {
         auto it = health.find(c.id);
@@ -108,12 +136,14 @@ int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
         out.result(list.dump(2));
         return 0;
     }
-    out.result(fmt::format("{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}", "NAME", "ROLE", "SERVICE", "REPLICA", "STATE",
-                           "HEALTH", "PORTS"));
+    // One write for the whole table.
+    std::string table = fmt::format("{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}", "NAME", "ROLE", "SERVICE", "REPLICA",
+                                    "STATE", "HEALTH", "PORTS");
     for (const auto& c : containers)
-        out.result(fmt::format("{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}", c.name, label(c, plan::label::role),
-                               label(c, plan::label::service), label(c, plan::label::replica), c.state,
-                               health_text(c), ports_text(c)));
+        table += fmt::format("\n{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}", c.name, label(c, plan::label::role),
+                             label(c, plan::label::service), label(c, plan::label::replica), c.state, health_text(c),
+                             ports_text(c));
+    out.result(table);
     return 0;
 }
 
