@@ -2,6 +2,7 @@
 #include "cmd/commands.hpp"
 #include "deploy/errors.hpp"
 #include "deploy/health_probe.hpp"
+#include "engine/listing.hpp"
 #include "plan/labels.hpp"
 
 #include <fmt/format.h>
@@ -10,8 +11,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
-#include <mutex>
-#include <thread>
+#include <optional>
 
 namespace mldeploy::cmd {
 namespace {
@@ -38,79 +38,108 @@ public:
     StackNetwork(engine::Engine& engine, std::string stack) : engine_(engine), stack_(std::move(stack)) {}
 
     const std::string& name() {
-        std::call_once(once_, [this] {
-            for (const auto& n : engine_.list_networks({{plan::label::stack, stack_}})) name_ = n.name;
-        });
-        return name_;
+        if (!name_) {
+            name_.emplace();
+            for (const auto& n : engine_.list_networks({{plan::label::stack, stack_}})) *name_ = n.name;
+        }
+        return *name_;
     }
 
 private:
     engine::Engine& engine_;
     std::string stack_;
-    std::once_flag once_;
-    std::string name_;
+    std::optional<std::string> name_;
 };
 
-// One replica's health: its address from one inspect, then the prober's GET
-// (from the host, or inside the balancer). Never throws: "unknown" when it
-// cannot ask.
-std::string probe_one(engine::Engine& engine, deploy::HealthProber& prober, const engine::ContainerSummary& c,
-                      StackNetwork& network) {
+using IpByNetwork = std::map<std::string, std::string>;
+
+// The stack's containers, by name, and for probing their addresses too when the
+// engine gives them with the list (engine/listing.hpp): then a probe needs no
+// inspect first. Without probes, the engine's own list is enough (and Podman's
+// is the faster one).
+struct StackListing {
+    std::vector<engine::ContainerSummary> containers;
+    std::map<std::string, IpByNetwork> addresses;  // by container id; empty when not listed
+};
+
+StackListing list_stack(engine::Engine& engine, const std::string& stack, bool with_addresses) {
+    const engine::Labels filter{{plan::label::stack, stack}};
+    StackListing listing;
+    auto* addressed = with_addresses ? dynamic_cast<engine::AddressedListing*>(&engine) : nullptr;
+    if (addressed != nullptr) {
+        for (auto& c : addressed->list_containers_with_addresses(filter)) {
+            listing.addresses[c.summary.id] = std::move(c.ip_by_network);
+            listing.containers.push_back(std::move(c.summary));
+        }
+    } else {
+        listing.containers = engine.list_containers(filter);
+    }
+    std::sort(listing.containers.begin(), listing.containers.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
+    return listing;
+}
+
+// A replica's address on the stack's network: from the list when it came with
+// addresses, else from an inspect; "" when the engine cannot say.
+std::string address_of(engine::Engine& engine, const engine::ContainerSummary& c, const StackListing& listing,
+                       StackNetwork& network) {
     try {
-        const auto ips = engine.inspect_container(c.id).ip_by_network;
+        const auto listed = listing.addresses.find(c.id);
+        const IpByNetwork ips =
+            listed != listing.addresses.end() ? listed->second : engine.inspect_container(c.id).ip_by_network;
         auto it = ips.size() == 1 ? ips.begin() : ips.find(network.name());
-        if (it == ips.end() || it->second.empty()) return "unknown";
-        const auto port = std::stoi(label(c, plan::label::port));
-        return prober.get(it->second, port, label(c, plan::label::health_path), std::chrono::milliseconds(1000)).ok()
-                   ? "healthy"
-                   : "unhealthy";
+        return it == ips.end() ? "" : it->second;
     } catch (const std::exception&) {
-        return "unknown";
+        return "";
     }
 }
 
 // A running replica with a health check is probed now (the engine does not know
-// its health: mldeploy's probes are HTTP GETs), all at once: one on this thread,
-// each other one on a thread of its own.
-std::map<std::string, std::string> probe_health(engine::Engine& engine,
-                                                const std::vector<engine::ContainerSummary>& containers,
+// its health: mldeploy's probes are HTTP GETs), all at once; one without a check
+// counts as running. "unknown" where no probe could be made.
+std::map<std::string, std::string> probe_health(engine::Engine& engine, const StackListing& listing,
                                                 StackNetwork& network) {
     // Where the host cannot reach the replicas (a rootless engine), probes run
     // inside the stack's running balancer.
     std::string balancer;
-    for (const auto& c : containers)
+    for (const auto& c : listing.containers)
         if (c.state == "running" && label(c, plan::label::role) == plan::label::role_balancer) balancer = c.id;
     deploy::HealthProber prober(engine, [balancer] {
         if (balancer.empty()) throw deploy::DeployError("no running balancer to probe from");
         return balancer;
     });
     std::map<std::string, std::string> health;
-    std::vector<const engine::ContainerSummary*> to_probe;
-    for (const auto& c : containers) {
+    std::vector<std::string> asked;  // container ids, in the order of `requests`
+    std::vector<deploy::ProbeRequest> requests;
+    for (const auto& c : listing.containers) {
         if (c.state != "running" || label(c, plan::label::role) != plan::label::role_model) continue;
-        if (label(c, plan::label::health_path).empty())
+        const auto path = label(c, plan::label::health_path);
+        const auto port_text = label(c, plan::label::port);
+        int port = 0;
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+        const auto address = path.empty() || port <= 0 ? "" : address_of(engine, c, listing, network);
+        if (path.empty()) {
             health[c.id] = "running";  // no health check: running counts
-        else
-            to_probe.push_back(&c);
+        } else if (address.empty()) {
+            health[c.id] = "unknown";
+        } else {
+            asked.push_back(c.id);
+            requests.push_back({address, port, path});
+        }
     }
-    std::vector<std::string> verdicts(to_probe.size());
-    auto probe = [&](std::size_t i) { verdicts[i] = probe_one(engine, prober, *to_probe[i], network); };
-    {
-        std::vector<std::jthread> others;
-        for (std::size_t i = 1; i < to_probe.size(); ++i) others.emplace_back(probe, i);
-        if (!to_probe.empty()) probe(0);
-    }  // joins the others
-    for (std::size_t i = 0; i < to_probe.size(); ++i) health[to_probe[i]->id] = std::move(verdicts[i]);
+    const auto answers = prober.get_all(requests, std::chrono::milliseconds(1000));
+    for (std::size_t i = 0; i < asked.size(); ++i)
+        health[asked[i]] = !answers[i] ? "unknown" : answers[i]->ok() ? "healthy" : "unhealthy";
     return health;
 }
 
 int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
     auto engine = connect_engine(g);
     const auto name = resolve_stack_name(g, *engine);
-    auto containers = engine->list_containers({{plan::label::stack, name}});
-    std::sort(containers.begin(), containers.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    const auto listing = list_stack(*engine, name, probe);
+    const auto& containers = listing.containers;
     StackNetwork network(*engine, name);
-    auto health = probe ? probe_health(*engine, containers, network) : std::map<std::string, std::string>{};
+    auto health = probe ? probe_health(*engine, listing, network) : std::map<std::string, std::string>{};
     auto health_text = [&](const engine::ContainerSummary& c) {
         auto it = health.find(c.id);
         return it != health.end() ? it->second : std::string(c.state == "running" ? "-" : "");

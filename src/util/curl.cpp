@@ -48,6 +48,58 @@ void CurlEasy::reset_options() {
     }
 }
 
+CurlMulti::CurlMulti() {
+    curl_global_init_once();
+    handle_ = curl_multi_init();
+    if (handle_ == nullptr) {
+        throw std::runtime_error("curl_multi_init failed");
+    }
+}
+
+CurlMulti::~CurlMulti() {
+    if (handle_ != nullptr) {
+        curl_multi_cleanup(handle_);
+    }
+}
+
+CurlMulti::CurlMulti(CurlMulti&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+
+CurlMulti& CurlMulti::operator=(CurlMulti&& other) noexcept {
+    if (this != &other) {
+        if (handle_ != nullptr) {
+            curl_multi_cleanup(handle_);
+        }
+        handle_ = std::exchange(other.handle_, nullptr);
+    }
+    return *this;
+}
+
+MultiMember::MultiMember(CurlMulti& multi, CurlEasy& easy) : multi_(multi.get()), easy_(easy.get()) {
+    if (const CURLMcode rc = curl_multi_add_handle(multi_, easy_); rc != CURLM_OK) {
+        throw std::runtime_error(std::string("curl_multi_add_handle failed: ") + curl_multi_strerror(rc));
+    }
+}
+
+MultiMember::~MultiMember() { leave(); }
+
+MultiMember::MultiMember(MultiMember&& other) noexcept
+    : multi_(std::exchange(other.multi_, nullptr)), easy_(std::exchange(other.easy_, nullptr)) {}
+
+MultiMember& MultiMember::operator=(MultiMember&& other) noexcept {
+    if (this != &other) {
+        leave();
+        multi_ = std::exchange(other.multi_, nullptr);
+        easy_ = std::exchange(other.easy_, nullptr);
+    }
+    return *this;
+}
+
+void MultiMember::leave() {
+    if (multi_ != nullptr && easy_ != nullptr) {
+        curl_multi_remove_handle(multi_, easy_);
+    }
+}
+
 CurlSlist::~CurlSlist() {
     if (list_ != nullptr) {
         curl_slist_free_all(list_);
