@@ -40,19 +40,28 @@ std::optional<ProbeRoute> forced_route() {
     return std::nullopt;
 }
 
+// The route where the address does not matter: forced, or a rootless engine.
+// A rootless engine's networks may reuse the subnets of the host's own bridges
+// (both count from 10.89.0.0/24), so its addresses can look local.
+std::optional<ProbeRoute> route_whatever_the_address(const engine::Engine& engine) {
+    if (const auto forced = forced_route()) return forced;
+    if (engine.rootless()) return ProbeRoute::via_balancer;
+    return std::nullopt;
+}
+
+ProbeRoute route_by_address(const util::DirectRoutes& routes, const std::string& address) {
+    return routes.reach(address) ? ProbeRoute::direct : ProbeRoute::via_balancer;
+}
+
 }  // namespace
 
 bool probes_need_balancer(const engine::Engine& engine) {
-    if (const auto forced = forced_route()) return *forced == ProbeRoute::via_balancer;
-    return engine.rootless();
+    return route_whatever_the_address(engine) == ProbeRoute::via_balancer;
 }
 
 ProbeRoute probe_route(const engine::Engine& engine, const std::string& address) {
-    if (const auto forced = forced_route()) return *forced;
-    // A rootless engine's networks may reuse the subnets of the host's own
-    // bridges (both count from 10.89.0.0/24), so its addresses can look local.
-    if (engine.rootless()) return ProbeRoute::via_balancer;
-    return util::host_has_route_to(address) ? ProbeRoute::direct : ProbeRoute::via_balancer;
+    if (const auto route = route_whatever_the_address(engine)) return *route;
+    return route_by_address(util::DirectRoutes::of_this_host(), address);
 }
 
 std::vector<std::string> balancer_probe_command(const std::string& address, int port, const std::string& path,
@@ -103,8 +112,12 @@ std::vector<std::optional<ProbeResult>> HealthProber::get_all(const std::vector<
     std::vector<std::optional<ProbeResult>> results(requests.size());
     std::vector<std::size_t> direct;
     std::vector<std::size_t> inside;
-    for (std::size_t i = 0; i < requests.size(); ++i)
-        (probe_route(engine_, requests[i].address) == ProbeRoute::direct ? direct : inside).push_back(i);
+    const auto fixed = route_whatever_the_address(engine_);
+    const auto routes = fixed ? util::DirectRoutes() : util::DirectRoutes::of_this_host();  // read once
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        const auto route = fixed ? *fixed : route_by_address(routes, requests[i].address);
+        (route == ProbeRoute::direct ? direct : inside).push_back(i);
+    }
     auto via_balancer = [&](std::size_t i) {
         try {
             results[i] = get_via_balancer(requests[i], timeout);
