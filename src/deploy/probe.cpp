@@ -14,10 +14,6 @@ size_t keep_body_start(char* data, size_t size, size_t count, void* user) {
     return n;
 }
 
-}  // namespace
-
-namespace {
-
 void set_probe_options(CURL* h, const std::string& url, std::chrono::milliseconds timeout, std::string* body) {
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());  // curl copies it
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
