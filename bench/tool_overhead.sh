@@ -5,6 +5,8 @@
 #   mldeploy -s NAME ps --no-probe   (the list alone: the same work as the floor)
 #   mldeploy -f FILE config    (reads the file only)
 #   podman-compose ps          (the same stack made by podman-compose: bench/compose/compose.yml)
+#   docker-compose ps          (the same stack made by docker-compose 1.29, on the same Podman
+#                               engine through its Docker-compatible API: DOCKER_HOST=unix://SOCK)
 #   the floor: curl --unix-socket of the same list request mldeploy ps makes
 #     GET /v4.0.0/libpod/containers/json?all=true&filters={"label":["io.mldeploy.stack=NAME"]}
 # each run under /usr/bin/time -v, interleaved, REPEATS rounds (default 30).
@@ -17,7 +19,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 REPEATS=${REPEATS:-30}
-need_tools curl:curl podman-compose:podman-compose /usr/bin/time:time
+need_tools curl:curl podman-compose:podman-compose docker-compose:docker-compose /usr/bin/time:time
 ensure_engine
 ensure_mldeploy
 
@@ -30,6 +32,8 @@ STACK=mldbench-tool
 STACK_FILE=$BENCH_DIR/stacks/tool.toml
 PC_PROJECT=mldbench-toolc
 PC_FILE=$BENCH_DIR/compose/compose.yml
+DC_PROJECT=mldbench-toold
+DC_ENV="env DOCKER_HOST=unix://$SOCK"
 export MLDBENCH_PORT=19303 LATENCY_MS=0
 
 cleanup() {
@@ -37,15 +41,18 @@ cleanup() {
     "$MLDEPLOY" -q down -s "$STACK" >/dev/null 2>&1 || true
     podman-compose -p "$PC_PROJECT" -f "$PC_FILE" down >/dev/null 2>&1 || true
     podman network rm -f "${PC_PROJECT}_default" >/dev/null 2>&1 || true
+    $DC_ENV docker-compose -p "$DC_PROJECT" -f "$PC_FILE" down >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 cleanup
 ensure_images
 versions_line >"$OUT/versions.txt"
 
-log "deploying $STACK (mldeploy) and $PC_PROJECT (podman-compose)"
+log "deploying $STACK (mldeploy), $PC_PROJECT (podman-compose) and $DC_PROJECT (docker-compose)"
 "$MLDEPLOY" -q up "$STACK_FILE" >"$OUT/up.log" 2>&1 || { cat "$OUT/up.log" >&2; exit 1; }
 podman-compose -p "$PC_PROJECT" -f "$PC_FILE" up -d >"$OUT/compose-up.log" 2>&1 || { cat "$OUT/compose-up.log" >&2; exit 1; }
+MLDBENCH_PORT=19304 $DC_ENV docker-compose -p "$DC_PROJECT" -f "$PC_FILE" up -d >"$OUT/docker-compose-up.log" 2>&1 ||
+    { cat "$OUT/docker-compose-up.log" >&2; exit 1; }
 
 FILTER=$(printf '{"label":["io.mldeploy.stack=%s"]}' "$STACK")
 FILTER_ENC=$(printf '%s' "$FILTER" | sed 's/{/%7B/g; s/}/%7D/g; s/"/%22/g; s/\[/%5B/g; s/\]/%5D/g; s/:/%3A/g; s/=/%3D/g')
@@ -56,15 +63,20 @@ declare -A CMD=(
     [ps_noprobe]="$MLDEPLOY -s $STACK ps --no-probe"
     [config]="$MLDEPLOY -f $STACK_FILE config"
     [compose_ps]="podman-compose -p $PC_PROJECT -f $PC_FILE ps"
+    [dcompose_ps]="$DC_ENV docker-compose -p $DC_PROJECT -f $PC_FILE ps"
     [curl]="curl -s --unix-socket $SOCK $LIST_URL"
 )
-ORDER=(ps ps_noprobe config compose_ps curl)
+ORDER=(ps ps_noprobe config compose_ps dcompose_ps curl)
 
-# Sanity: ps lists the 3 containers, curl's answer names them too.
+# Sanity: ps lists the 3 containers (the 2 replicas healthy), curl's answer names them too,
+# and so does docker-compose ps.
 $MLDEPLOY -s $STACK ps >"$OUT/ps-output.txt"
 n_ps=$(grep -c "^$STACK-" "$OUT/ps-output.txt" || true)
+n_healthy=$(grep -c " healthy " "$OUT/ps-output.txt" || true)
 n_curl=$(curl -s --unix-socket "$SOCK" "$LIST_URL" | grep -o '"Names":\["[^"]*"' | wc -l)
-[[ $n_ps == 3 && $n_curl == 3 ]] || die "expected 3 containers from ps and curl, got $n_ps and $n_curl"
+n_dc=$($DC_ENV docker-compose -p "$DC_PROJECT" -f "$PC_FILE" ps | grep -c "^$DC_PROJECT" || true)
+[[ $n_ps == 3 && $n_healthy == 2 && $n_curl == 3 && $n_dc == 3 ]] ||
+    die "expected 3 containers from ps (2 healthy), curl and docker-compose, got $n_ps ($n_healthy), $n_curl and $n_dc"
 
 run_one() { # run_one KEY REPEAT
     local k=$1 r=$2 t tf="$OUT/time-$1-$2.txt"
@@ -96,7 +108,7 @@ echo "|---|---|---|---|---|---|"
 cw=$(median "$DATA" curl wall_ms); cr=$(median "$DATA" curl rss_kb)
 for k in "${ORDER[@]}"; do
     case $k in ps) name="\`mldeploy -s NAME ps\` (probes health)" ;; ps_noprobe) name="\`mldeploy -s NAME ps --no-probe\`" ;; config) name="\`mldeploy -f FILE config\`" ;;
-        compose_ps) name="\`podman-compose ps\`" ;; curl) name="floor: \`curl --unix-socket … containers/json?all=true&filters=…\`" ;; esac
+        compose_ps) name="\`podman-compose ps\`" ;; dcompose_ps) name="\`docker-compose ps\` (same engine)" ;; curl) name="floor: \`curl --unix-socket … containers/json?all=true&filters=…\`" ;; esac
     echo "| $name | $(cell "$DATA" $k wall_ms %.1f) | $(ratio "$(median "$DATA" $k wall_ms)" "$cw")x | $(cell "$DATA" $k rss_kb) | $(ratio "$(median "$DATA" $k rss_kb)" "$cr")x | $(cell "$DATA" $k cpu_ms) |"
 done
 echo

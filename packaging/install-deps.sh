@@ -14,12 +14,17 @@ fi
 BUILD_PKGS=(build-essential cmake pkg-config ninja-build
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libcli11-dev doctest-dev libkainjow-mustache-dev libyaml-cpp-dev libarchive-dev)
+# What the installed binary needs at run time (the -dev packages above bring them
+# too, but a machine that only runs mldeploy needs these): libcurl4 and libssl3
+# are linked; libarchive13 is loaded when mldeploy first makes or reads a tar
+# (src/util/archive_lazy.cpp), so the linker does not record it.
+RUNTIME_PKGS=(libcurl4 libssl3 libarchive13)
 ENGINE_PKGS=(podman runc netavark aardvark-dns iptables debootstrap)
 # nginx-light: the unit tests check every rendered config with `nginx -t`.
 TOOL_PKGS=(curl apache2-utils jq hey nginx-light)
 
 missing=()
-for p in "${BUILD_PKGS[@]}" "${ENGINE_PKGS[@]}" "${TOOL_PKGS[@]}"; do
+for p in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${ENGINE_PKGS[@]}" "${TOOL_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -2,6 +2,7 @@
 #include "cmd/commands.hpp"
 #include "deploy/errors.hpp"
 #include "deploy/health_probe.hpp"
+#include "engine/listing.hpp"
 #include "plan/labels.hpp"
 
 #include <fmt/format.h>
@@ -9,9 +10,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <future>
 #include <map>
-#include <mutex>
+#include <optional>
 
 namespace mldeploy::cmd {
 namespace {
@@ -31,58 +31,115 @@ std::string ports_text(const engine::ContainerSummary& c) {
     return text;
 }
 
-// A running replica with a health check is probed now, in parallel: the
-// engine does not know its health (mldeploy's probes are HTTP GETs).
-std::map<std::string, std::string> probe_health(engine::Engine& engine,
-                                                const std::vector<engine::ContainerSummary>& containers,
-                                                const std::string& network) {
+// The stack's network, asked of the engine only when a replica turns out to be
+// on more than one (mldeploy puts each on the stack's network alone).
+class StackNetwork {
+public:
+    StackNetwork(engine::Engine& engine, std::string stack) : engine_(engine), stack_(std::move(stack)) {}
+
+    const std::string& name() {
+        if (!name_) {
+            name_.emplace();
+            for (const auto& n : engine_.list_networks({{plan::label::stack, stack_}})) *name_ = n.name;
+        }
+        return *name_;
+    }
+
+private:
+    engine::Engine& engine_;
+    std::string stack_;
+    std::optional<std::string> name_;
+};
+
+using IpByNetwork = std::map<std::string, std::string>;
+
+// The stack's containers, by name, and for probing their addresses too when the
+// engine gives them with the list (engine/listing.hpp): then a probe needs no
+// inspect first. Without probes, the engine's own list is enough (and Podman's
+// is the faster one).
+struct StackListing {
+    std::vector<engine::ContainerSummary> containers;
+    std::map<std::string, IpByNetwork> addresses;  // by container id; empty when not listed
+};
+
+StackListing list_stack(engine::Engine& engine, const std::string& stack, bool with_addresses) {
+    const engine::Labels filter{{plan::label::stack, stack}};
+    StackListing listing;
+    auto* addressed = with_addresses ? dynamic_cast<engine::AddressedListing*>(&engine) : nullptr;
+    if (addressed != nullptr) {
+        for (auto& c : addressed->list_containers_with_addresses(filter)) {
+            listing.addresses[c.summary.id] = std::move(c.ip_by_network);
+            listing.containers.push_back(std::move(c.summary));
+        }
+    } else {
+        listing.containers = engine.list_containers(filter);
+    }
+    std::sort(listing.containers.begin(), listing.containers.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
+    return listing;
+}
+
+// A replica's address on the stack's network: from the list when it came with
+// addresses, else from an inspect; "" when the engine cannot say.
+std::string address_of(engine::Engine& engine, const engine::ContainerSummary& c, const StackListing& listing,
+                       StackNetwork& network) {
+    try {
+        const auto listed = listing.addresses.find(c.id);
+        const IpByNetwork ips =
+            listed != listing.addresses.end() ? listed->second : engine.inspect_container(c.id).ip_by_network;
+        auto it = ips.size() == 1 ? ips.begin() : ips.find(network.name());
+        return it == ips.end() ? "" : it->second;
+    } catch (const std::exception&) {
+        return "";
+    }
+}
+
+// A running replica with a health check is probed now (the engine does not know
+// its health: mldeploy's probes are HTTP GETs), all at once; one without a check
+// counts as running. "unknown" where no probe could be made.
+std::map<std::string, std::string> probe_health(engine::Engine& engine, const StackListing& listing,
+                                                StackNetwork& network) {
     // Where the host cannot reach the replicas (a rootless engine), probes run
     // inside the stack's running balancer.
     std::string balancer;
-    for (const auto& c : containers)
+    for (const auto& c : listing.containers)
         if (c.state == "running" && label(c, plan::label::role) == plan::label::role_balancer) balancer = c.id;
     deploy::HealthProber prober(engine, [balancer] {
         if (balancer.empty()) throw deploy::DeployError("no running balancer to probe from");
         return balancer;
     });
     std::map<std::string, std::string> health;
-    std::mutex mutex;
-    std::vector<std::future<void>> probes;
-    for (const auto& c : containers) {
-        const auto path = label(c, plan::label::health_path);
-        const auto port = label(c, plan::label::port);
+    std::vector<std::string> asked;  // container ids, in the order of `requests`
+    std::vector<deploy::ProbeRequest> requests;
+    for (const auto& c : listing.containers) {
         if (c.state != "running" || label(c, plan::label::role) != plan::label::role_model) continue;
+        const auto path = label(c, plan::label::health_path);
+        const auto port_text = label(c, plan::label::port);
+        int port = 0;
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+        const auto address = path.empty() || port <= 0 ? "" : address_of(engine, c, listing, network);
         if (path.empty()) {
             health[c.id] = "running";  // no health check: running counts
-            continue;
+        } else if (address.empty()) {
+            health[c.id] = "unknown";
+        } else {
+            asked.push_back(c.id);
+            requests.push_back({address, port, path});
         }
-        probes.push_back(std::async(std::launch::async, [&, c, path, port] {
-            std::string verdict = "unknown";
-            try {
-                const auto details = engine.inspect_container(c.id);
-                auto it = details.ip_by_network.find(network);
-                if (it != details.ip_by_network.end() && !it->second.empty())
-                    verdict = prober.get(it->second, std::stoi(port), path, std::chrono::milliseconds(1000)).ok()
-                                  ? "healthy"
-                                  : "unhealthy";
-            } catch (const std::exception&) {
-            }
-            std::lock_guard lock(mutex);
-            health[c.id] = verdict;
-        }));
     }
-    for (auto& p : probes) p.get();
+    const auto answers = prober.get_all(requests, std::chrono::milliseconds(1000));
+    for (std::size_t i = 0; i < asked.size(); ++i)
+        health[asked[i]] = !answers[i] ? "unknown" : answers[i]->ok() ? "healthy" : "unhealthy";
     return health;
 }
 
 int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
     auto engine = connect_engine(g);
     const auto name = resolve_stack_name(g, *engine);
-    auto containers = engine->list_containers({{plan::label::stack, name}});
-    std::sort(containers.begin(), containers.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-    std::string network;
-    for (const auto& n : engine->list_networks({{plan::label::stack, name}})) network = n.name;
-    auto health = probe ? probe_health(*engine, containers, network) : std::map<std::string, std::string>{};
+    const auto listing = list_stack(*engine, name, probe);
+    const auto& containers = listing.containers;
+    StackNetwork network(*engine, name);
+    auto health = probe ? probe_health(*engine, listing, network) : std::map<std::string, std::string>{};
     auto health_text = [&](const engine::ContainerSummary& c) {
         auto it = health.find(c.id);
         return it != health.end() ? it->second : std::string(c.state == "running" ? "-" : "");
@@ -108,12 +165,14 @@ int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
         out.result(list.dump(2));
         return 0;
     }
-    out.result(fmt::format("{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}", "NAME", "ROLE", "SERVICE", "REPLICA", "STATE",
-                           "HEALTH", "PORTS"));
+    // One write for the whole table.
+    std::string table = fmt::format("{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}", "NAME", "ROLE", "SERVICE", "REPLICA",
+                                    "STATE", "HEALTH", "PORTS");
     for (const auto& c : containers)
-        out.result(fmt::format("{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}", c.name, label(c, plan::label::role),
-                               label(c, plan::label::service), label(c, plan::label::replica), c.state,
-                               health_text(c), ports_text(c)));
+        table += fmt::format("\n{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}", c.name, label(c, plan::label::role),
+                             label(c, plan::label::service), label(c, plan::label::replica), c.state, health_text(c),
+                             ports_text(c));
+    out.result(table);
     return 0;
 }
 

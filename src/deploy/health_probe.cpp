@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <optional>
 #include <regex>
+#include <thread>
 
 namespace mldeploy::deploy {
 namespace {
@@ -39,19 +40,28 @@ std::optional<ProbeRoute> forced_route() {
     return std::nullopt;
 }
 
+// The route where the address does not matter: forced, or a rootless engine.
+// A rootless engine's networks may reuse the subnets of the host's own bridges
+// (both count from 10.89.0.0/24), so its addresses can look local.
+std::optional<ProbeRoute> route_whatever_the_address(const engine::Engine& engine) {
+    if (const auto forced = forced_route()) return forced;
+    if (engine.rootless()) return ProbeRoute::via_balancer;
+    return std::nullopt;
+}
+
+ProbeRoute route_by_address(const util::DirectRoutes& routes, const std::string& address) {
+    return routes.reach(address) ? ProbeRoute::direct : ProbeRoute::via_balancer;
+}
+
 }  // namespace
 
 bool probes_need_balancer(const engine::Engine& engine) {
-    if (const auto forced = forced_route()) return *forced == ProbeRoute::via_balancer;
-    return engine.rootless();
+    return route_whatever_the_address(engine) == ProbeRoute::via_balancer;
 }
 
 ProbeRoute probe_route(const engine::Engine& engine, const std::string& address) {
-    if (const auto forced = forced_route()) return *forced;
-    // A rootless engine's networks may reuse the subnets of the host's own
-    // bridges (both count from 10.89.0.0/24), so its addresses can look local.
-    if (engine.rootless()) return ProbeRoute::via_balancer;
-    return util::host_has_route_to(address) ? ProbeRoute::direct : ProbeRoute::via_balancer;
+    if (const auto route = route_whatever_the_address(engine)) return *route;
+    return route_by_address(util::DirectRoutes::of_this_host(), address);
 }
 
 std::vector<std::string> balancer_probe_command(const std::string& address, int port, const std::string& path,
@@ -88,8 +98,45 @@ HealthProber::HealthProber(engine::Engine& engine, std::function<std::string()> 
 ProbeResult HealthProber::get(const std::string& address, int port, const std::string& path,
                               std::chrono::milliseconds timeout) {
     if (probe_route(engine_, address) == ProbeRoute::direct) return http_get(http_url(address, port, path), timeout);
+    return get_via_balancer({address, port, path}, timeout);
+}
+
+ProbeResult HealthProber::get_via_balancer(const ProbeRequest& request, std::chrono::milliseconds timeout) {
     const auto balancer = balancer_id_();
-    return read_balancer_probe(engine_.exec(balancer, balancer_probe_command(address, port, path, timeout)));
+    return read_balancer_probe(
+        engine_.exec(balancer, balancer_probe_command(request.address, request.port, request.path, timeout)));
+}
+
+std::vector<std::optional<ProbeResult>> HealthProber::get_all(const std::vector<ProbeRequest>& requests,
+                                                              std::chrono::milliseconds timeout) {
+    std::vector<std::optional<ProbeResult>> results(requests.size());
+    std::vector<std::size_t> direct;
+    std::vector<std::size_t> inside;
+    const auto fixed = route_whatever_the_address(engine_);
+    const auto routes = fixed ? util::DirectRoutes() : util::DirectRoutes::of_this_host();  // read once
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        const auto route = fixed ? *fixed : route_by_address(routes, requests[i].address);
+        (route == ProbeRoute::direct ? direct : inside).push_back(i);
+    }
+    auto via_balancer = [&](std::size_t i) {
+        try {
+            results[i] = get_via_balancer(requests[i], timeout);
+        } catch (const std::exception&) {
+            // results[i] stays empty: not asked
+        }
+    };
+    {
+        // With no GET to run here, the last exec runs on this thread.
+        const std::size_t threads = direct.empty() && !inside.empty() ? inside.size() - 1 : inside.size();
+        std::vector<std::jthread> execs;
+        for (std::size_t k = 0; k < threads; ++k) execs.emplace_back(via_balancer, inside[k]);
+        if (threads < inside.size()) via_balancer(inside.back());
+        std::vector<std::string> urls;
+        for (const auto i : direct) urls.push_back(http_url(requests[i].address, requests[i].port, requests[i].path));
+        auto answers = http_get_all(urls, timeout);
+        for (std::size_t k = 0; k < direct.size(); ++k) results[direct[k]] = std::move(answers[k]);
+    }  // joins the execs
+    return results;
 }
 
 }  // namespace mldeploy::deploy

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,12 @@ std::vector<std::string> balancer_probe_command(const std::string& address, int 
 // "HTTP/1.1 200 OK" line, or the command's complaint as the error.
 ProbeResult read_balancer_probe(const engine::ExecResult& result);
 
+struct ProbeRequest {
+    std::string address;  // no brackets, no port
+    int port = 0;
+    std::string path;
+};
+
 class HealthProber {
 public:
     // `balancer_id` gives the running balancer's container id (it may wait for
@@ -43,7 +50,18 @@ public:
 
     ProbeResult get(const std::string& address, int port, const std::string& path, std::chrono::milliseconds timeout);
 
+    // Every request at once, each on its route: the direct GETs together on this
+    // thread, each probe inside the balancer on a thread of its own (an exec
+    // waits a few hundred ms on the engine). The answers are in the order of the
+    // requests; nullopt where a probe could not be made at all (no balancer to
+    // run it in, a failed exec), which get() throws for. Safe to call from one
+    // thread at a time.
+    std::vector<std::optional<ProbeResult>> get_all(const std::vector<ProbeRequest>& requests,
+                                                    std::chrono::milliseconds timeout);
+
 private:
+    ProbeResult get_via_balancer(const ProbeRequest& request, std::chrono::milliseconds timeout);
+
     engine::Engine& engine_;
     std::function<std::string()> balancer_id_;
 };

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace mldeploy::deploy {
 
@@ -14,6 +15,10 @@ struct ProbeResult {
 };
 
 ProbeResult http_get(const std::string& url, std::chrono::milliseconds timeout);
+
+// The same GET of every URL at once, on this thread (one curl multi handle: no
+// thread per probe); the results in the order of `urls`.
+std::vector<ProbeResult> http_get_all(const std::vector<std::string>& urls, std::chrono::milliseconds timeout);
 
 // "http://10.89.0.4:5000/healthz"; brackets for IPv6 addresses.
 std::string http_url(const std::string& host, int port, const std::string& path);

@@ -575,33 +575,20 @@ void DockerEngine::remove_network(const std::string& name) {
 }
 
 std::vector<ContainerSummary> DockerEngine::list_containers(const Labels& label_filter) {
+    std::vector<ContainerSummary> containers;
+    for (auto& listed : list_containers_with_addresses(label_filter)) {
+        containers.push_back(std::move(listed.summary));
+    }
+    return containers;
+}
+
+std::vector<ListedContainer> DockerEngine::list_containers_with_addresses(const Labels& label_filter) {
     Query query;
     query.add("all", "1");
     if (const std::string filters = docker_label_filters(label_filter); !filters.empty()) {
         query.add("filters", filters);
     }
-    const json list = call("list containers", "GET", api_path("/containers/json") + query.str());
-    std::vector<ContainerSummary> containers;
-    if (!list.is_array()) {
-        return containers;
-    }
-    for (const auto& c : list) {
-        ContainerSummary summary;
-        summary.id = get_string(c, "Id");
-        if (const auto names = c.find("Names");
-            names != c.end() && names->is_array() && !names->empty() && (*names)[0].is_string()) {
-            summary.name = without_slash((*names)[0].get<std::string>());
-        }
-        summary.image = get_string(c, "Image");
-        summary.state = get_string(c, "State");
-        summary.status = get_string(c, "Status");
-        summary.labels = get_labels(c, "Labels");
-        if (const auto ports = c.find("Ports"); ports != c.end() && ports->is_array()) {
-            summary.ports = docker_published_ports(*ports);
-        }
-        containers.push_back(std::move(summary));
-    }
-    return containers;
+    return parse_docker_container_list(call("list containers", "GET", api_path("/containers/json") + query.str()));
 }
 
 std::string DockerEngine::create_container(const ContainerSpec& spec) {

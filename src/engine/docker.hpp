@@ -19,6 +19,7 @@
 
 #include "engine/engine.hpp"
 #include "engine/http.hpp"
+#include "engine/listing.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -64,7 +65,7 @@ std::vector<PortBinding> docker_published_ports(const nlohmann::json& ports);
 // trailing zeros) made comparable as text: the fraction padded to 9 digits.
 std::string docker_time_key(std::string_view timestamp);
 
-class DockerEngine : public Engine {
+class DockerEngine : public Engine, public AddressedListing {
 public:
     explicit DockerEngine(std::string socket_path = docker_default_socket);
 
@@ -82,6 +83,7 @@ public:
     void remove_network(const std::string& name) override;
 
     std::vector<ContainerSummary> list_containers(const Labels& label_filter) override;
+    std::vector<ListedContainer> list_containers_with_addresses(const Labels& label_filter) override;
     std::string create_container(const ContainerSpec& spec) override;
     void start_container(const std::string& id) override;
     void stop_container(const std::string& id, int timeout_s) override;

@@ -5,6 +5,7 @@
 
 #include "engine/engine.hpp"
 #include "engine/http.hpp"
+#include "engine/listing.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -35,7 +36,7 @@ std::string container_status_text(const std::string& state, int exit_code, std::
 // "About a minute", "5 minutes", "About an hour", "3 hours", "2 days", ...
 std::string human_duration(std::int64_t seconds);
 
-class PodmanEngine : public Engine {
+class PodmanEngine : public Engine, public AddressedListing {
 public:
     explicit PodmanEngine(std::string socket_path = podman_default_socket);
 
@@ -51,6 +52,8 @@ public:
     void remove_network(const std::string& name) override;
 
     std::vector<ContainerSummary> list_containers(const Labels& label_filter) override;
+    // From Podman's Docker-compatible list: libpod's names no addresses.
+    std::vector<ListedContainer> list_containers_with_addresses(const Labels& label_filter) override;
     std::string create_container(const ContainerSpec& spec) override;
     void start_container(const std::string& id) override;
     void stop_container(const std::string& id, int timeout_s) override;

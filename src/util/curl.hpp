@@ -1,4 +1,5 @@
-// Move-only owners of libcurl's C handles: an easy handle and a header list.
+// Move-only owners of libcurl's C handles: an easy handle, a multi handle (and an
+// easy handle's place in one) and a header list.
 // curl_global_init runs once per process, before the first handle is made.
 #pragma once
 
@@ -29,6 +30,42 @@ public:
 
 private:
     CURL* handle_ = nullptr;
+};
+
+// A multi handle, to run several easy handles at once on one thread. Easy handles
+// join it through a MultiMember, which takes them out again before they are freed.
+class CurlMulti {
+public:
+    CurlMulti();  // throws std::runtime_error if curl cannot make one
+    ~CurlMulti();
+    CurlMulti(CurlMulti&& other) noexcept;
+    CurlMulti& operator=(CurlMulti&& other) noexcept;
+    CurlMulti(const CurlMulti&) = delete;
+    CurlMulti& operator=(const CurlMulti&) = delete;
+
+    CURLM* get() const { return handle_; }
+
+private:
+    CURLM* handle_ = nullptr;
+};
+
+// An easy handle's place in a multi handle: added when made, removed when
+// destroyed (curl needs that before either handle is freed). Make it after both
+// handles, so that it goes first.
+class MultiMember {
+public:
+    MultiMember(CurlMulti& multi, CurlEasy& easy);  // throws std::runtime_error if curl refuses
+    ~MultiMember();
+    MultiMember(MultiMember&& other) noexcept;
+    MultiMember& operator=(MultiMember&& other) noexcept;
+    MultiMember(const MultiMember&) = delete;
+    MultiMember& operator=(const MultiMember&) = delete;
+
+private:
+    void leave();
+
+    CURLM* multi_ = nullptr;
+    CURL* easy_ = nullptr;
 };
 
 class CurlSlist {

@@ -52,6 +52,8 @@ check "re-run of up keeps the same containers" eq "$(container_ids io.mldeploy.s
 ps_json=$("$MLDEPLOY" ps --format json)
 check "ps lists 3 containers" eq "$(jq length <<<"$ps_json")" 3
 check "ps shows roles" eq "$(jq -r '[.[].role]|sort|join(",")' <<<"$ps_json")" "balancer,model,model"
+check "ps shows both replicas healthy" eq "$(jq -r '[.[]|select(.role=="model")|.health]|join(",")' <<<"$ps_json")" "healthy,healthy"
+check "ps table shows both replicas healthy" eq "$("$MLDEPLOY" ps | grep -c ' healthy ')" 2
 
 start_load "$URL/recommend/7" "$WORK/codes-scale"
 "$MLDEPLOY" scale --replicas 4 -q || fail "scale 4 exits 0"

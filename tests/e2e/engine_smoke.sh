@@ -8,6 +8,6 @@ out=${TMPDIR:-/tmp}/mldeploy-engine-probe
 g++ -std=c++20 -O1 -g -Wall -Wextra -Wpedantic -Wshadow -I"$root/src" \
   -DSPDLOG_FMT_EXTERNAL -DSPDLOG_COMPILED_LIB -DSPDLOG_SHARED_LIB -DFMT_SHARED \
   "$root/tests/e2e/engine_probe.cpp" \
-  "$root"/src/engine/{engine,http,podman,stream}.cpp "$root"/src/util/{curl,tar}.cpp \
+  "$root"/src/engine/{engine,http,podman,docker,listing,reply,stream}.cpp "$root"/src/util/{curl,tar,context_walk}.cpp \
   -lcurl -larchive -lfmt -lspdlog -lpthread -o "$out"
 exec "$out" "$@"

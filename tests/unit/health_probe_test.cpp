@@ -42,10 +42,37 @@ TEST_CASE("a probe with no answer reports what the balancer said") {
     CHECK(read_balancer_probe(ExecResult{0, "HTTP/curl 000\n"}).status == 0);
 }
 
-TEST_CASE("loopback and foreign addresses are not on a host network; garbage is not an address") {
+TEST_CASE("loopback and foreign addresses are not reached directly from this host; garbage is not an address") {
     CHECK_FALSE(mldeploy::util::host_has_route_to("127.0.0.1"));
     CHECK_FALSE(mldeploy::util::host_has_route_to("::1"));
     CHECK_FALSE(mldeploy::util::host_has_route_to("203.0.113.7"));
     CHECK_FALSE(mldeploy::util::host_has_route_to("not-an-address"));
     CHECK_FALSE(mldeploy::util::host_has_route_to(""));
+}
+
+TEST_CASE("direct routes come from the kernel's tables: no gateway, not loopback, not rejected") {
+    // Trimmed from this machine's /proc/net/route and /proc/net/ipv6_route.
+    const auto routes = mldeploy::util::DirectRoutes::parse(
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+        "eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+        "podman1\t0000590A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+        "docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n"
+        "eth1\t0000400A\t0100000A\t0003\t0\t0\t0\t0000FFFF\t0\t0\t0\n"
+        "eth0\t0000410A\t00000000\t0201\t0\t0\t0\t0000FFFF\t0\t0\t0\n",
+        "fd000000000000000000000000000000 40 00000000000000000000000000000000 00 "
+        "00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n"
+        "00000000000000000000000000000001 80 00000000000000000000000000000000 00 "
+        "00000000000000000000000000000000 00000000 00000002 00000000 80200001       lo\n"
+        "00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
+        "fe800000000000000000000000000001 00000400 00000001 00000000 00000003     eth0\n");
+    CHECK(routes.reach("10.89.0.7"));      // podman1's 10.89.0.0/24
+    CHECK_FALSE(routes.reach("10.89.1.7"));
+    CHECK(routes.reach("172.17.200.3"));   // docker0's 172.17.0.0/16
+    CHECK_FALSE(routes.reach("10.64.0.5"));  // through a gateway
+    CHECK_FALSE(routes.reach("10.65.0.5"));  // a reject route
+    CHECK_FALSE(routes.reach("8.8.8.8"));    // the default route has a gateway
+    CHECK(routes.reach("fd00::5"));
+    CHECK_FALSE(routes.reach("::1"));        // loopback
+    CHECK_FALSE(routes.reach("2001:db8::1"));
+    CHECK_FALSE(routes.reach("not-an-address"));
 }
