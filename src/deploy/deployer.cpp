@@ -17,8 +17,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <future>
-#include <latch>
-#include <memory>
 #include <thread>
 
 namespace mldeploy::deploy {
@@ -84,22 +82,6 @@ exec nginx -c "$d/nginx.conf" -g 'daemon off;')";
 constexpr size_t kLargestConfigArgument = 100 * 1024;
 
 std::string state_word(const engine::ContainerDetails& d) { return d.state.empty() ? "unknown" : d.state; }
-
-// Counts a latch down once: when told, or at the latest when it is destroyed (a
-// task that failed early, or never ran, still lets the waiter go).
-class LatchArrival {
-public:
-    explicit LatchArrival(std::latch* latch) : latch_(latch) {}
-    LatchArrival(const LatchArrival&) = delete;
-    LatchArrival& operator=(const LatchArrival&) = delete;
-    ~LatchArrival() { arrive(); }
-    void arrive() {
-        if (latch_ != nullptr) std::exchange(latch_, nullptr)->count_down();
-    }
-
-private:
-    std::latch* latch_;
-};
 
 // Runs each task on its own thread and rethrows the first failure after all end.
 void run_all(std::vector<std::function<void()>> tasks) {
@@ -261,7 +243,7 @@ void Deployer::wait_healthy(const stack::Service& service, const std::string& id
 }
 
 Deployer::Member Deployer::start_replica(const stack::Service& service, int replica, const std::string& name,
-                                         const std::string& image_id, const std::function<void()>& on_started) {
+                                         const std::string& image_id) {
     auto spec = plan::replica_spec(stack_, service, replica, image_id);
     spec.name = name;
     const auto started = Clock::now();
@@ -285,7 +267,7 @@ Deployer::Member Deployer::start_replica(const stack::Service& service, int repl
                 std::this_thread::sleep_for(kPollInterval);
             }
         }
-        if (!other) return start_replica(service, replica, name, image_id, on_started);  // its creation failed: ours, then
+        if (!other) return start_replica(service, replica, name, image_id);  // its creation failed: ours, then
         const auto owner = other->labels;
         const auto label_of = [&](const char* key) {
             auto it = owner.find(key);
@@ -296,13 +278,11 @@ Deployer::Member Deployer::start_replica(const stack::Service& service, int repl
                                           "label: {}); remove it or rename the stack or service",
                                           name, label_of(plan::label::stack)));
         out_.detail(fmt::format("{} is being created by another run; waiting for it", name));
-        if (on_started) on_started();
         wait_healthy(service, name, name);
         return Member{engine_.inspect_container(name).id, name, replica_address(service, name)};
     }
     try {
         start_named(id, "replica " + name);
-        if (on_started) on_started();
         wait_healthy(service, id, name);
         Member member{id, name, replica_address(service, id)};
         out_.done(fmt::format("{} {} ({:.1f}s)", name, service.health ? "healthy" : "running",
@@ -541,34 +521,19 @@ void Deployer::apply(const plan::Plan& plan, const plan::Observed& observed,
         run_all(std::move(removals));
     }
 
+    // A new balancer starts alongside the replicas: it serves its health page
+    // (and 503 for a service with no replica yet) until the first reload, and
+    // on a rootless engine the replicas' probes run inside it.
     if (plan.balancer == plan::BalancerAction::recreate && plan.old_balancer) {
         remove_container(plan.old_balancer->id, plan.old_balancer->name, 2);
     }
-    std::vector<std::function<void()>> starts;
-    // A new balancer starts while the new replicas get healthy, not after them,
-    // once the engine has started them all (Podman 4.3 serialises container
-    // starts); where the replicas' probes run inside it (rootless engines), at
-    // once. Until the reload that adds the healthy replicas it serves 503 for
-    // their service: listing them before they answer would let an early
-    // client's refused request mark them failed (max_fails) for fail_timeout,
-    // past the end of `up`.
+    // Where the replicas' probes run inside the balancer (rootless engines), it
+    // starts first, alongside the replicas. Elsewhere it starts after them, with
+    // every healthy replica in its first config: no reload, and the engine (Podman
+    // serialises container starts) is not asked for both at once.
     bool balancer_pending = plan.balancer != plan::BalancerAction::keep;
-    std::shared_ptr<std::latch> replicas_launched;
-    if (balancer_pending && !plan.start.empty() && !probes_need_balancer(engine_))
-        replicas_launched = std::make_shared<std::latch>(static_cast<std::ptrdiff_t>(plan.start.size()));
-    for (const auto& slot : plan.start) {
-        const auto* service = stack_.find_service(slot.service);
-        auto arrival = std::make_shared<LatchArrival>(replicas_launched.get());
-        starts.push_back([this, service, slot, &service_images, arrival] {
-            auto member = start_replica(*service, slot.replica, plan::replica_name(stack_, slot.service, slot.replica),
-                                        service_images.at(slot.service), [&arrival] { arrival->arrive(); });
-            std::lock_guard lock(members_mutex_);
-            members_[{slot.service, slot.replica}] = std::move(member);
-        });
-    }
-    if (balancer_pending && (replicas_launched || probes_need_balancer(engine_))) {
-        balancer_starting_ = std::async(std::launch::async, [this, &balancer_image, replicas_launched] {
-                                 if (replicas_launched) replicas_launched->wait();
+    if (balancer_pending && probes_need_balancer(engine_)) {
+        balancer_starting_ = std::async(std::launch::async, [this, &balancer_image] {
                                  create_balancer(balancer_image);
                                  return *balancer_id_;
                              }).share();
@@ -587,8 +552,18 @@ void Deployer::apply(const plan::Plan& plan, const plan::Observed& observed,
         starting.get();
     };
 
-    if (!starts.empty()) {
-        out_.step(fmt::format("starting {} replica(s)", starts.size()));
+    if (!plan.start.empty()) {
+        out_.step(fmt::format("starting {} replica(s)", plan.start.size()));
+        std::vector<std::function<void()>> starts;
+        for (const auto& slot : plan.start) {
+            const auto* service = stack_.find_service(slot.service);
+            starts.push_back([this, service, slot, &service_images] {
+                auto member = start_replica(*service, slot.replica, plan::replica_name(stack_, slot.service, slot.replica),
+                                            service_images.at(slot.service));
+                std::lock_guard lock(members_mutex_);
+                members_[{slot.service, slot.replica}] = std::move(member);
+            });
+        }
         // Healthy ones join the balancer even when a sibling failed.
         std::exception_ptr failure;
         try {

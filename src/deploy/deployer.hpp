@@ -12,7 +12,6 @@
 #include "util/output.hpp"
 
 #include <chrono>
-#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -50,11 +49,8 @@ private:
     using Slot = std::pair<std::string, int>;  // service, replica
 
     void adopt_running_members(const plan::Plan& plan, const plan::Observed& observed);
-    // Creates, starts and waits for a replica; `on_started` is called once the
-    // engine has started it (before the health wait).
     Member start_replica(const stack::Service& service, int replica, const std::string& name,
-                         const std::string& image_id,
-                         const std::function<void()>& on_started = {});
+                         const std::string& image_id);
     void wait_healthy(const stack::Service& service, const std::string& id, const std::string& name);
     std::string replica_address(const stack::Service& service, const std::string& id);
     void remove_container(const std::string& id, const std::string& name, int stop_timeout_s);
