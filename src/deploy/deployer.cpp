@@ -207,6 +207,7 @@ void Deployer::wait_healthy(const stack::Service& service, const std::string& id
     const auto deadline = Clock::now() + budget;
     std::string last_problem = "not started";
     std::string address;  // known once the replica runs
+    bool cheap_probe = false;  // the route to `address` is a direct GET
     auto last_crash_check = Clock::now();
     while (Clock::now() < deadline) {
         if (address.empty() || !health) {
@@ -220,7 +221,11 @@ void Deployer::wait_healthy(const stack::Service& service, const std::string& id
                 return;
             } else {
                 auto it = details.ip_by_network.find(stack_.network);
-                if (it != details.ip_by_network.end() && !it->second.empty()) address = it->second;
+                if (it != details.ip_by_network.end() && !it->second.empty()) {
+                    address = it->second;
+                    // A probe run inside the balancer is an exec: as costly as an inspect.
+                    cheap_probe = probe_route(engine_, address) == ProbeRoute::direct;
+                }
             }
         }
         if (!address.empty()) {
@@ -234,9 +239,7 @@ void Deployer::wait_healthy(const stack::Service& service, const std::string& id
                 if (!engine_.inspect_container(id).running) address.clear();
             }
         }
-        // A probe run inside the balancer is an exec: as costly as an inspect.
-        const bool cheap_probe = !address.empty() && probe_route(engine_, address) == ProbeRoute::direct;
-        std::this_thread::sleep_for(cheap_probe ? kProbeInterval : kPollInterval);
+        std::this_thread::sleep_for(!address.empty() && cheap_probe ? kProbeInterval : kPollInterval);
     }
     fail_with_logs(id, fmt::format("replica {} did not become healthy within {}s (last: {})", name,
                                    std::chrono::duration_cast<std::chrono::seconds>(budget).count(), last_problem));

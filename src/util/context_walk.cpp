@@ -1,5 +1,6 @@
 #include "util/context_walk.hpp"
 
+#include "util/fd.hpp"
 #include "util/tar.hpp"
 
 #include <dirent.h>
@@ -16,23 +17,6 @@
 
 namespace mldeploy::util {
 namespace {
-
-// A file descriptor, closed when it goes.
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    Fd& operator=(Fd&&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 struct DirCloser {
     void operator()(DIR* d) const { ::closedir(d); }

@@ -1,6 +1,7 @@
 // deploy::http_get_all against a real HTTP server on loopback, in this process:
 // every GET at once, each answer in its place.
 #include "deploy/probe.hpp"
+#include "util/fd.hpp"
 
 #include <doctest/doctest.h>
 
@@ -18,19 +19,7 @@ using mldeploy::deploy::http_url;
 
 namespace {
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
+using mldeploy::util::Fd;
 
 // Accepts `connections` connections, reads each request, and only then answers
 // them all: GETs made one after the other would never see an answer.
