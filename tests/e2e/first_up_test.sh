@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# A client that polls a fresh stack while `up` runs: the balancer starts while
-# the replicas are still starting (here: 2 s before they listen). Before `up`
-# returns it may refuse or answer 503; from the moment `up` returns every
-# request answers 200. (A replica listed before it listens would be marked
-# failed by the client's refused request and skipped for nginx's fail_timeout,
-# past the end of `up`; and a worker of the balancer's first configuration, with
-# no replica yet, must have stopped accepting before `up` returns.)
+# A client that polls a fresh stack while `up` runs, with replicas that take 2 s
+# before they listen. Before `up` returns it may be refused or get 503; from the
+# moment `up` returns every request answers 200. By default the balancer starts
+# once the replicas are healthy; with MLDEPLOY_PROBE=balancer (ctest's
+# *_probe_via_balancer, the rootless route) it starts first, answers 503, and a
+# reload adds the replicas: its old workers must have stopped accepting before
+# `up` returns. (A replica listed before it listens would be marked failed by a
+# refused request and skipped for nginx's fail_timeout, past the end of `up`.)
 source "$(dirname "$0")/lib.sh"
 require_engine
 
