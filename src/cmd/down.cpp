@@ -8,13 +8,20 @@
 namespace mldeploy::cmd {
 namespace {
 
-int run_down(const GlobalOptions& g) {
+int run_down(const GlobalOptions& g, int drain_s) {
     auto engine = connect_engine(g);
     const auto name = resolve_stack_name(g, *engine);
     auto& out = output();
 
+    // Requests in flight end first: at most the balancer's timeout (from the
+    // stack file when there is one), or --drain.
+    std::chrono::milliseconds drain = std::chrono::seconds(drain_s);
+    if (drain_s < 0) {
+        drain = std::chrono::seconds(300);
+        if (stack_file_path(g)) drain = load_stack(g).balancer.timeout;
+    }
     out.step(fmt::format("removing stack {}", name));
-    const auto removed = deploy::remove_stack(*engine, name, out);
+    const auto removed = deploy::remove_stack(*engine, name, out, drain);
     out.result(removed == 0 ? fmt::format("stack {}: nothing to remove", name)
                             : fmt::format("stack {} removed", name));
     return 0;
@@ -23,8 +30,13 @@ int run_down(const GlobalOptions& g) {
 }  // namespace
 
 Command down_command() {
-    return {"down", "Remove every container and network of the stack", [](CLI::App&) -> Runner {
-                return [](const GlobalOptions& g) { return run_down(g); };
+    return {"down", "Remove every container and network of the stack", [](CLI::App& app) -> Runner {
+                auto drain_s = std::make_shared<int>(-1);
+                app.add_option("--drain", *drain_s,
+                               "Seconds requests in flight get to end before the replicas go (default: the "
+                               "balancer's `timeout`; 0: at once)")
+                    ->check(CLI::Range(0, 86400));
+                return [drain_s](const GlobalOptions& g) { return run_down(g, *drain_s); };
             }};
 }
 

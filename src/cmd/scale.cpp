@@ -1,7 +1,7 @@
 // mldeploy scale [SERVICE] --replicas N: grow or shrink without dropping a request.
 #include "cmd/commands.hpp"
-#include "deploy/deployer.hpp"
-#include "deploy/images.hpp"
+#include "deploy/session.hpp"
+#include "deploy/stack_state.hpp"
 
 #include <fmt/format.h>
 
@@ -13,7 +13,7 @@ namespace {
 struct ScaleOptions {
     std::string service;
     int replicas = -1;
-    int drain_s = 10;
+    int drain_s = -1;  // -1: the service's drain budget
 };
 
 // The stack file when there is one; else the stack as last deployed, which its
@@ -34,28 +34,21 @@ int run_scale(const GlobalOptions& g, const ScaleOptions& o) {
     auto& out = output();
 
     // Scaling changes counts only; config changes are `up`'s job. Images are the
-    // ones already on the engine, built only when missing.
-    auto images = deploy::current_service_images(*engine, stack);
-    for (const auto& s : stack.services)
-        if (images[s.name].empty())
-            images[s.name] = s.build ? deploy::build_service_image(*engine, s, out)
-                                     : deploy::ensure_image(*engine, s.image, out);
-    const auto balancer_image = deploy::ensure_image(*engine, stack.balancer.image, out);
-
-    deploy::Deployer deployer(*engine, stack, out, {std::chrono::seconds(o.drain_s)});
+    // ones already on the engine, built or pulled only when missing.
+    deploy::SessionOptions options;
+    options.counts_only = true;
+    if (o.drain_s >= 0) options.drain = std::chrono::seconds(o.drain_s);
     const auto observed = deploy::observe_stack(*engine, stack);
-    std::map<std::string, int> counts;
     for (const auto& s : stack.services) {
         int running = 0;
         for (const auto& c : observed.containers)
             if (c.service == s.name && c.role == "model") running = std::max(running, c.replica);
-        counts[s.name] = s.name == service_name ? o.replicas : running;
+        options.replica_counts[s.name] = s.name == service_name ? o.replicas : running;
     }
-    auto plan = plan::make_plan(stack, observed, deployer.desired_hashes(images, balancer_image), counts);
-    std::erase_if(plan.replace, [](const plan::Replacement& r) { return r.old.running(); });
-
+    deploy::Session session(*engine, stack, out, options);
+    const auto plan = session.plan();
     out.step(fmt::format("scaling {} to {} replica(s)", service_name, o.replicas));
-    deployer.apply(plan, observed, images, balancer_image);
+    session.apply(plan);
     out.result(fmt::format("{}: {} replica(s)", service_name, o.replicas));
     return 0;
 }
@@ -67,9 +60,10 @@ Command scale_command() {
                 auto o = std::make_shared<ScaleOptions>();
                 app.add_option("SERVICE", o->service, "The service (may be left out when the stack has one)");
                 app.add_option("--replicas,-r", o->replicas, "How many replicas")->required()->check(CLI::Range(0, 1000));
-                app.add_option("--drain", o->drain_s, "Seconds a leaving replica gets to finish its requests")
-                    ->default_val(10)
-                    ->check(CLI::Range(0, 3600));
+                app.add_option("--drain", o->drain_s,
+                               "Seconds a leaving replica gets to finish its requests in flight (default: the "
+                               "service's `drain`, else the balancer's `timeout`)")
+                    ->check(CLI::Range(0, 86400));
                 return [o](const GlobalOptions& g) { return run_scale(g, *o); };
             }};
 }

@@ -1,11 +1,9 @@
 // mldeploy up [STACK_FILE]: build what changed, create the network, start the replicas and
 // the balancer, wait until healthy, print the endpoint.
 #include "cmd/commands.hpp"
-#include "deploy/deployer.hpp"
-#include "deploy/images.hpp"
 #include "deploy/preflight.hpp"
 #include "deploy/remove.hpp"
-#include "plan/plan.hpp"
+#include "deploy/session.hpp"
 
 #include <fmt/format.h>
 
@@ -16,7 +14,7 @@ struct UpOptions {
     std::string file;
     bool dry_run = false;
     bool build = false;  // build every service that has a build, even when its image is up to date
-    int drain_s = 10;
+    int drain_s = -1;  // -1: each service's drain budget (its `drain`, else the balancer's timeout)
 };
 
 int run_up(const GlobalOptions& g, const UpOptions& o) {
@@ -24,38 +22,23 @@ int run_up(const GlobalOptions& g, const UpOptions& o) {
     auto engine = connect_engine(g);
     auto& out = output();
 
+    deploy::SessionOptions options;
+    options.build = o.build ? deploy::BuildPolicy::always : deploy::BuildPolicy::when_changed;
+    if (o.drain_s >= 0) options.drain = std::chrono::seconds(o.drain_s);
+    deploy::Session session(*engine, stack, out, options);
+    const auto plan = session.plan();
     if (o.dry_run) {
-        const auto images = deploy::current_service_images(*engine, stack);
-        for (const auto& s : stack.services)
-            if (s.build) {
-                if (o.build || !deploy::built_image_up_to_date(*engine, s))
-                    out.result(fmt::format("build image {} from {}", s.image, s.build->context.string()));
-            } else if (images.at(s.name).empty()) {
-                out.result(fmt::format("pull image {}", s.image));
-            }
-        deploy::Deployer deployer(*engine, stack, out, {});
-        const auto balancer_image = engine->image_id(stack.balancer.image).value_or("");
-        const auto observed = deploy::observe_stack(*engine, stack);
-        const auto plan = plan::make_plan(stack, observed, deployer.desired_hashes(images, balancer_image));
-        for (const auto& line : plan::describe(stack, plan)) out.result(line);
+        for (const auto& line : session.describe(plan)) out.result(line);
         return 0;
     }
 
     out.step(fmt::format("deploying stack {} from {}", stack.name, stack.file.string()));
     deploy::check_engine_can_run(*engine, stack, out);
-    const auto images = deploy::prepare_service_images(
-        *engine, stack, o.build ? deploy::BuildPolicy::always : deploy::BuildPolicy::when_changed, out);
-    const auto balancer_image = deploy::ensure_image(*engine, stack.balancer.image, out);
-    deploy::Deployer deployer(*engine, stack, out, {std::chrono::seconds(o.drain_s)});
-    const auto observed = deploy::observe_stack(*engine, stack);
-    const auto plan = plan::make_plan(stack, observed, deployer.desired_hashes(images, balancer_image));
-    if (plan.empty()) out.step("no changes: the stack is up to date");
-    else for (const auto& line : plan::describe(stack, plan)) out.detail("plan: " + line);
     // A first deploy that fails leaves nothing half-made; a stack that was
     // already there keeps what serves, and the next `up` finishes the job.
-    const bool fresh = observed.containers.empty() && !observed.network_exists;
+    const bool fresh = plan.observed.containers.empty() && !plan.observed.network_exists;
     try {
-        deployer.apply(plan, observed, images, balancer_image);
+        session.apply(plan);
     } catch (...) {
         if (fresh) {
             out.warn(fmt::format("the first deploy of {} failed: removing what it made", stack.name));
@@ -93,9 +76,10 @@ Command up_command() {
                 app.add_flag("--build", o->build,
                              "Build every service that has a build, also when its image is up to date "
                              "(e.g. after its base image changed)");
-                app.add_option("--drain", o->drain_s, "Seconds a replaced replica gets to finish its requests")
-                    ->default_val(10)
-                    ->check(CLI::Range(0, 3600));
+                app.add_option("--drain", o->drain_s,
+                               "Seconds a replaced replica gets to finish its requests in flight (default: the "
+                               "service's `drain`, else the balancer's `timeout`)")
+                    ->check(CLI::Range(0, 86400));
                 return [o](const GlobalOptions& g) { return run_up(g, *o); };
             }};
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "deploy/probe.hpp"
+#include "deploy/prober.hpp"
 #include "engine/engine.hpp"
 
 #include <chrono>
@@ -42,13 +43,17 @@ struct ProbeRequest {
     std::string path;
 };
 
-class HealthProber {
+class HealthProber : public Prober {
 public:
     // `balancer_id` gives the running balancer's container id (it may wait for
     // a balancer that is still starting); it is called only when a probe needs it.
     HealthProber(engine::Engine& engine, std::function<std::string()> balancer_id);
 
-    ProbeResult get(const std::string& address, int port, const std::string& path, std::chrono::milliseconds timeout);
+    ProbeResult container_get(const std::string& address, int port, const std::string& path,
+                              std::chrono::milliseconds timeout) override;
+    ProbeResult host_get(const std::string& url, std::chrono::milliseconds timeout) override {
+        return http_get(url, timeout);
+    }
 
     // Every request at once, each on its route: the direct GETs together on this
     // thread, each probe inside the balancer on a thread of its own (an exec

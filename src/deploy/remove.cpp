@@ -1,6 +1,9 @@
 #include "deploy/remove.hpp"
 
+#include "deploy/balancer.hpp"
 #include "plan/labels.hpp"
+
+#include <fmt/format.h>
 
 #include <future>
 #include <vector>
@@ -39,8 +42,23 @@ std::size_t remove_once(engine::Engine& engine, const engine::Labels& labels, ut
 
 }  // namespace
 
-std::size_t remove_stack(engine::Engine& engine, const std::string& stack_name, util::Output& out) {
+std::size_t remove_stack(engine::Engine& engine, const std::string& stack_name, util::Output& out,
+                         std::chrono::milliseconds drain) {
     const engine::Labels labels{{plan::label::stack, stack_name}};
+    if (drain.count() > 0) {
+        // The balancer stops accepting and lets its requests in flight end
+        // before any replica they wait on goes.
+        std::vector<std::future<void>> quits;
+        for (const auto& c : engine.list_containers(labels))
+            if (is_balancer(c) && c.state == "running") {
+                out.note(fmt::format("draining {} (requests in flight may take up to {}s)", c.name,
+                                     std::chrono::duration_cast<std::chrono::seconds>(drain).count()));
+                quits.push_back(std::async(std::launch::async, [&engine, &out, c, drain] {
+                    stop_balancer_gracefully(engine, c.id, drain, out);
+                }));
+            }
+        for (auto& q : quits) q.get();
+    }
     std::size_t removed = 0;
     for (int pass = 0; pass < 10; ++pass) {
         const auto n = remove_once(engine, labels, out);

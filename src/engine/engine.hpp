@@ -92,6 +92,7 @@ struct ContainerDetails {
     std::string image_id;
     Labels labels;
     std::map<std::string, std::string> ip_by_network;
+    std::map<std::string, std::string> env;  // Config.Env
 };
 
 struct NetworkSummary {

@@ -30,6 +30,8 @@ ObservedContainer observe_container(const engine::ContainerSummary& summary) {
     c.replica = replica_number(summary.labels);
     c.config_hash = label_or_empty(summary.labels, label::config_hash);
     c.state = summary.state;
+    const auto port = label_or_empty(summary.labels, label::port);
+    std::from_chars(port.data(), port.data() + port.size(), c.port);
     return c;
 }
 

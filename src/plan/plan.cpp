@@ -2,6 +2,7 @@
 
 #include "plan/labels.hpp"
 #include "plan/specs.hpp"
+#include "util/units.hpp"
 
 #include <fmt/format.h>
 
@@ -30,6 +31,16 @@ const ObservedContainer* pick_keeper(const std::vector<const ObservedContainer*>
 
 Plan make_plan(const stack::Stack& stack, const Observed& observed, const DesiredHashes& desired,
                const std::map<std::string, int>& replica_counts) {
+    return make_plan(stack, observed, desired, PlanOptions{replica_counts, false, std::nullopt});
+}
+
+Plan make_plan(const stack::Stack& stack, const Observed& observed, const DesiredHashes& desired,
+               const PlanOptions& options) {
+    const auto& replica_counts = options.replica_counts;
+    const auto drain_of = [&](const stack::Service* service) {
+        if (options.drain) return *options.drain;
+        return service ? stack.drain_of(*service) : stack.balancer.timeout;
+    };
     Plan plan;
     plan.create_network = !observed.network_exists;
 
@@ -41,8 +52,10 @@ Plan make_plan(const stack::Stack& stack, const Observed& observed, const Desire
         }
         const auto* service = stack.find_service(c.service);
         if (c.role != label::role_model || service == nullptr || c.replica < 1 ||
-            c.replica > desired_count(*service, replica_counts))
+            c.replica > desired_count(*service, replica_counts)) {
             plan.remove.push_back(c);
+            if (c.running()) plan.remove_drain = std::max(plan.remove_drain, drain_of(service));
+        }
     }
 
     for (const auto& service : stack.services) {
@@ -60,8 +73,8 @@ Plan make_plan(const stack::Stack& stack, const Observed& observed, const Desire
             const auto* keeper = pick_keeper(claimants, wanted_hash, replica_name(stack, service.name, n));
             for (const auto* c : claimants)
                 if (c != keeper) plan.remove.push_back(*c);
-            if (keeper->config_hash != wanted_hash || !keeper->running())
-                plan.replace.push_back({{service.name, n}, *keeper});
+            if (!keeper->running() || (keeper->config_hash != wanted_hash && !options.counts_only))
+                plan.replace.push_back({{service.name, n}, *keeper, drain_of(&service)});
         }
     }
 
@@ -86,8 +99,13 @@ std::vector<std::string> describe(const stack::Stack& stack, const Plan& plan) {
         lines.push_back(fmt::format("start replica {}", replica_name(stack, s.service, s.replica)));
     for (const auto& r : plan.replace)
         lines.push_back(fmt::format("replace replica {} ({})", replica_name(stack, r.slot.service, r.slot.replica),
-                                    r.old.running() ? "config changed" : "not running: " + r.old.state));
-    for (const auto& c : plan.remove) lines.push_back(fmt::format("remove {}", c.name));
+                                    r.old.running() ? fmt::format("config changed; the old one drains up to {}",
+                                                                  util::format_duration(r.drain))
+                                                    : "not running: " + r.old.state));
+    for (const auto& c : plan.remove)
+        lines.push_back(c.running() ? fmt::format("remove {} (drains up to {})", c.name,
+                                                  util::format_duration(plan.remove_drain))
+                                    : fmt::format("remove {}", c.name));
     if (plan.balancer == BalancerAction::create)
         lines.push_back(fmt::format("create balancer {} on port {}", balancer_name(stack), stack.balancer.port));
     if (plan.balancer == BalancerAction::recreate)

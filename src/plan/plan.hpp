@@ -5,6 +5,7 @@
 
 #include "stack/model.hpp"
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@ struct ObservedContainer {
     int replica = 0;           // model containers, from 1
     std::string config_hash;
     std::string state;         // running | exited | created | ...
+    int port = 0;              // io.mldeploy.port: the model's port, or the balancer's host port
     bool running() const { return state == "running"; }
 };
 
@@ -43,6 +45,7 @@ struct ReplicaSlot {
 struct Replacement {
     ReplicaSlot slot;
     ObservedContainer old;
+    std::chrono::milliseconds drain{0};  // how long the old one's requests in flight may take to end
 };
 
 enum class BalancerAction { keep, create, recreate };
@@ -52,6 +55,7 @@ struct Plan {
     std::vector<ReplicaSlot> start;             // replicas that do not exist yet
     std::vector<Replacement> replace;           // rolled one at a time, new before old leaves
     std::vector<ObservedContainer> remove;      // surplus replicas, removed services, broken leftovers
+    std::chrono::milliseconds remove_drain{0};  // how long the running ones among them get to finish requests
     BalancerAction balancer = BalancerAction::keep;
     std::optional<ObservedContainer> old_balancer;  // for recreate
 
@@ -59,6 +63,14 @@ struct Plan {
     bool empty() const { return !create_network && !changes_replicas() && balancer == BalancerAction::keep; }
 };
 
+struct PlanOptions {
+    std::map<std::string, int> replica_counts;    // overrides the stack's replicas per service (scale)
+    bool counts_only = false;                      // scale: running replicas are kept whatever their config
+    std::optional<std::chrono::milliseconds> drain;  // overrides every service's drain budget (--drain)
+};
+
+Plan make_plan(const stack::Stack& stack, const Observed& observed, const DesiredHashes& desired,
+               const PlanOptions& options);
 // `replica_counts` overrides the stack's replicas per service (scale).
 Plan make_plan(const stack::Stack& stack, const Observed& observed, const DesiredHashes& desired,
                const std::map<std::string, int>& replica_counts = {});

@@ -44,18 +44,27 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
         upstreams << upstream;
     }
 
+    // "/v1" means /v1 itself and what lies under /v1/, never "/v1x": an exact
+    // location and a prefix one ending in '/'. A path ending in '/' is a prefix.
     data routes{data::type::list};
     int index = 0;
+    bool has_root_route = false;
     for (const auto& route : stack.balancer.routes) {
         auto it = replicas.find(route.service);
-        data r;
-        r.set("index", std::to_string(++index));
-        r.set("path", route.path);
-        r.set("service", route.service);
-        r.set("upstream", upstream_name(route.service));
-        r.set("has_replicas", it != replicas.end() && !it->second.empty() ? data::type::bool_true
-                                                                          : data::type::bool_false);
-        routes << r;
+        const bool has_replicas = it != replicas.end() && !it->second.empty();
+        if (route.path == "/") has_root_route = true;
+        std::vector<std::string> matches;
+        if (route.path.ends_with('/')) matches = {route.path};
+        else matches = {"= " + route.path, route.path + "/"};
+        for (const auto& match : matches) {
+            data r;
+            r.set("index", std::to_string(++index));
+            r.set("match", match);
+            r.set("service", route.service);
+            r.set("upstream", upstream_name(route.service));
+            r.set("has_replicas", has_replicas ? data::type::bool_true : data::type::bool_false);
+            routes << r;
+        }
     }
 
     data view;
@@ -66,6 +75,8 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
     view.set("timeout", util::format_duration(stack.balancer.timeout));
     view.set("upstreams", upstreams);
     view.set("routes", routes);
+    view.set("has_root_route", has_root_route ? data::type::bool_true : data::type::bool_false);
+    view.set("control_port", std::to_string(kBalancerControlPort));
 
     mustache tpl{std::string(template_text("nginx.conf.mustache"))};
     if (!tpl.is_valid()) throw std::logic_error("nginx template: " + tpl.error_message());
@@ -99,6 +110,19 @@ std::optional<RunningConfig> parse_running_config(std::string_view answer) {
     const auto fingerprint = answer.substr(space + 1);
     if (!hex_word(marker, "drain-") || !hex_word(fingerprint, "stack-")) return std::nullopt;
     return RunningConfig{std::string(marker), std::string(fingerprint)};
+}
+
+std::optional<RunningConfig> running_config_of(std::string_view config) {
+    const auto value_of = [&](std::string_view key) -> std::string {
+        const auto at = config.find(key);
+        if (at == std::string_view::npos) return {};
+        const auto start = at + key.size();
+        return std::string(config.substr(start, config.find('\n', start) - start));
+    };
+    auto marker = value_of("# drain-marker: ");
+    auto fingerprint = value_of("# stack-fingerprint: ");
+    if (marker.empty() || fingerprint.empty()) return std::nullopt;
+    return RunningConfig{std::move(marker), std::move(fingerprint)};
 }
 
 std::optional<std::string> drain_marker_of(std::string_view config) {

@@ -29,6 +29,9 @@ struct RunningConfig {
 };
 std::optional<RunningConfig> parse_running_config(std::string_view answer);
 
+// The same, read from the header of a config's text (nullopt: not there).
+std::optional<RunningConfig> running_config_of(std::string_view config);
+
 // The name of the file (in kBalancerConfigDir) that, while it exists, makes
 // `config` close every client connection after its answer; nullopt for a config
 // without one (written by an older mldeploy).
@@ -38,5 +41,7 @@ std::optional<std::string> drain_marker_of(std::string_view config);
 inline constexpr const char* kBalancerConfigDir = "/etc/mldeploy";
 inline constexpr const char* kBalancerConfigPath = "/etc/mldeploy/nginx.conf";
 inline constexpr int kBalancerListenPort = 80;
+// mldeploy's pages (/_mldeploy/config, /_mldeploy/status): never published.
+inline constexpr int kBalancerControlPort = 8081;
 
 }  // namespace mldeploy::render

@@ -61,6 +61,9 @@ struct Service {
     std::string restart = "no";            // no | on-failure | always | unless-stopped
     std::optional<Health> health;
     Resources resources;
+    // How long a leaving replica's requests in flight may take to end (scale
+    // down, rolling update); nullopt: the balancer's timeout.
+    std::optional<Millis> drain;
     SourcePos pos;                         // of the [services.<name>] table
 };
 
@@ -86,6 +89,9 @@ struct Stack {
     std::filesystem::path dir;             // its folder: relative paths resolve here
     std::vector<Service> services;         // in the order they are written
     Balancer balancer;
+
+    // The drain budget of `service`: its own, else the balancer's timeout.
+    Millis drain_of(const Service& service) const { return service.drain.value_or(balancer.timeout); }
 
     const Service* find_service(std::string_view service_name) const {
         for (const auto& s : services)

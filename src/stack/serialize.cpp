@@ -92,6 +92,7 @@ json to_json(const Stack& stack, bool redact) {
         if (s.resources.memory_bytes) res["memory_bytes"] = *s.resources.memory_bytes;
         if (s.resources.gpus) res["gpus"] = *s.resources.gpus;
         sj["resources"] = res;
+        if (s.drain) sj["drain_ms"] = s.drain->count();
         services.push_back(sj);
     }
     const auto& b = stack.balancer;
@@ -139,6 +140,7 @@ Stack stack_from_json(const json& j) {
         if (res.contains("cpus")) s.resources.cpus = res["cpus"].get<double>();
         if (res.contains("memory_bytes")) s.resources.memory_bytes = res["memory_bytes"].get<std::int64_t>();
         if (res.contains("gpus")) s.resources.gpus = res["gpus"].get<std::string>();
+        if (sj.contains("drain_ms")) s.drain = Millis(sj["drain_ms"].get<long>());
         stack.services.push_back(std::move(s));
     }
     const auto& bj = j.at("balancer");
@@ -199,6 +201,7 @@ std::string to_toml(const Stack& stack, bool redact) {
             else res.insert("gpus", std::stoll(*s.resources.gpus));
         }
         if (!res.empty()) t.insert("resources", std::move(res));
+        if (s.drain) t.insert("drain", util::format_duration(*s.drain));
         os << "\n" << toml::table{{"services", toml::table{{s.name, std::move(t)}}}} << "\n";
     }
     const auto& b = stack.balancer;

@@ -8,7 +8,7 @@ namespace mldeploy::stack::detail {
 namespace {
 
 const std::vector<std::string> service_keys{"build", "image",   "port",    "replicas", "command",
-                                            "env",   "volumes", "restart", "health",   "resources"};
+                                            "env",   "volumes", "restart", "health",   "resources", "drain"};
 const std::vector<std::string> restart_policies{"no", "on-failure", "always", "unless-stopped"};
 
 constexpr int max_replicas = 1000;
@@ -91,6 +91,7 @@ Service read_service(const TableReader& services, const toml::key& name, const t
         service.restart = restart->value;
     service.health = read_health(reader);
     service.resources = read_resources(reader);
+    if (auto drain = duration_at_least(reader, "drain", Millis{0})) service.drain = *drain;
     return service;
 }
 

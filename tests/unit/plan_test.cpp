@@ -185,7 +185,7 @@ TEST_CASE("a replica with an old config hash is replaced") {
     CHECK(p.start.empty());
     CHECK(p.remove.empty());
     CHECK(p.balancer == BalancerAction::keep);
-    CHECK(plan::describe(s, p) == Names{"replace replica demo-llm-2 (config changed)"});
+    CHECK(plan::describe(s, p) == Names{"replace replica demo-llm-2 (config changed; the old one drains up to 5m)"});
 }
 
 TEST_CASE("every replica of a changed service is replaced, the other service is left alone") {
@@ -235,8 +235,8 @@ TEST_CASE("surplus replicas after a scale down are removed, the highest numbers"
     CHECK(p.balancer == BalancerAction::keep);
 
     const auto lines = plan::describe(s, p);
-    CHECK(has_line(lines, "remove demo-llm-4"));
-    CHECK(has_line(lines, "remove demo-llm-5"));
+    CHECK(has_line(lines, "remove demo-llm-4 (drains up to 5m)"));
+    CHECK(has_line(lines, "remove demo-llm-5"));  // exited: nothing to drain
     CHECK(lines.size() == 2);
 }
 
@@ -300,7 +300,7 @@ TEST_CASE("containers of a service no longer in the stack are removed") {
     CHECK(p.start.empty());
     CHECK(p.replace.empty());
     CHECK(p.balancer == BalancerAction::keep);
-    CHECK(plan::describe(s, p) == Names{"remove demo-embed-1", "remove demo-embed-2"});
+    CHECK(plan::describe(s, p) == Names{"remove demo-embed-1 (drains up to 5m)", "remove demo-embed-2 (drains up to 5m)"});
 }
 
 TEST_CASE("broken leftovers are removed: no role, unknown role, no replica number") {
@@ -464,8 +464,8 @@ TEST_CASE("describe lists the steps in execution order") {
                                         "start replica demo-llm-3",
                                         "start replica demo-embed-1",
                                         "start replica demo-embed-2",
-                                        "replace replica demo-llm-1 (config changed)",
-                                        "remove demo-gone-1",
+                                        "replace replica demo-llm-1 (config changed; the old one drains up to 5m)",
+                                        "remove demo-gone-1 (drains up to 5m)",
                                         "recreate balancer demo-balancer (its image or port changed, or it is "
                                         "not running)"});
 }

@@ -291,7 +291,9 @@ TEST_CASE("routes: proxied to the upstream, or 503 when the service has no repli
     const auto c = no_replicas_503();
     const auto text = render::render_nginx_config(c.stack, c.replicas);
 
-    const auto llm = block(text, "location /");
+    // Routes live in the published server (after the control server's own "location /").
+    const auto published = text.substr(text.find("listen 80 "));
+    const auto llm = block(published, "location /");
     CHECK(contains(llm, "proxy_pass http://mldeploy_llm;"));
     CHECK_FALSE(contains(llm, "return 503"));
 
@@ -299,8 +301,9 @@ TEST_CASE("routes: proxied to the upstream, or 503 when the service has no repli
                                                                         {"rerank", "/v1/rerank"}};
     for (const auto& [name, path] : empty_routes) {
         CAPTURE(name);
-        const auto route = block(text, "location " + path);
+        const auto route = block(published, "location " + path + "/");
         REQUIRE_FALSE(route.empty());
+        CHECK(contains(published, "location = " + path + " {"));
         CHECK(contains(route, "return 503"));
         CHECK(contains(route, "service " + name + " has no replicas"));
         CHECK(contains(route, "default_type application/json;"));
@@ -316,9 +319,11 @@ TEST_CASE("no replicas at all: no upstream, every route answers 503") {
     const auto text = render::render_nginx_config(c.stack, {});
     CHECK_FALSE(contains(text, "upstream mldeploy_"));
     CHECK_FALSE(contains(text, "proxy_pass"));
+    const auto published = text.substr(text.find("listen 80 "));
     for (const auto& route : c.stack.balancer.routes) {
         CAPTURE(route.path);
-        CHECK(contains(block(text, "location " + route.path), "return 503"));
+        const auto opener = route.path.ends_with('/') ? route.path : route.path + "/";
+        CHECK(contains(block(published, "location " + opener), "return 503"));
     }
 }
 

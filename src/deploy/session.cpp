@@ -1,0 +1,125 @@
+#include "deploy/session.hpp"
+
+#include "deploy/build_hash.hpp"
+#include "deploy/errors.hpp"
+#include "deploy/stack_state.hpp"
+#include "plan/labels.hpp"
+#include "plan/specs.hpp"
+
+#include <fmt/format.h>
+
+namespace mldeploy::deploy {
+namespace {
+
+plan::DesiredHashes desired_hashes(const stack::Stack& stack, const ImageIds& ids) {
+    plan::DesiredHashes hashes;
+    for (const auto& service : stack.services)
+        hashes.service[service.name] =
+            plan::replica_spec(stack, service, 1, ids.services.at(service.name)).labels.at(plan::label::config_hash);
+    hashes.balancer = plan::balancer_spec(stack, ids.balancer).labels.at(plan::label::config_hash);
+    return hashes;
+}
+
+// The build args the balancer keeps are placeholders: such a stack cannot build.
+bool has_kept_args(const stack::Service& service) {
+    if (!service.build) return false;
+    for (const auto& [key, value] : service.build->args)
+        if (value == kValueInReplicas) return true;
+    return false;
+}
+
+}  // namespace
+
+bool DeployPlan::empty() const {
+    for (const auto& step : images)
+        if (step.action != ImageStep::Action::use) return false;
+    return containers.empty();
+}
+
+Session::Session(engine::Engine& engine, const stack::Stack& stack, util::Output& out, SessionOptions options,
+                 Collaborators with)
+    : engine_(engine), stack_(stack), out_(out), options_(std::move(options)), with_(with) {}
+
+plan::Plan Session::plan_containers(const ImageIds& ids, const plan::Observed& observed) const {
+    return plan::make_plan(stack_, observed, desired_hashes(stack_, ids),
+                           plan::PlanOptions{options_.replica_counts, options_.counts_only, options_.drain});
+}
+
+DeployPlan Session::plan() {
+    DeployPlan p;
+    for (const auto& service : stack_.services) {
+        ImageStep step{service.name, service.image, ImageStep::Action::use, {}};
+        const auto image = engine_.inspect_image(service.image);
+        if (service.build && !options_.counts_only) {
+            if (options_.build == BuildPolicy::always) {
+                step.action = ImageStep::Action::build;
+                step.reason = "--build";
+            } else if (!image) {
+                step.action = ImageStep::Action::build;
+                step.reason = "no such image yet";
+            } else {
+                const auto it = image->labels.find(plan::label::build_hash);
+                if (it == image->labels.end() || it->second != build_hash(*service.build)) {
+                    step.action = ImageStep::Action::build;
+                    step.reason = "its build context, dockerfile or args changed";
+                }
+            }
+        } else if (!image) {
+            step.action = service.build ? ImageStep::Action::build : ImageStep::Action::pull;
+            step.reason = "the engine has no such image";
+            if (service.build && has_kept_args(service))
+                throw DeployError(fmt::format("image {} of service {} is missing and its build args are not kept on "
+                                              "the engine; run this command with the stack file (-f)",
+                                              service.image, service.name));
+        }
+        p.image_ids.services[service.name] =
+            step.action == ImageStep::Action::use ? image->id : std::string(kPendingImage);
+        p.images.push_back(std::move(step));
+    }
+    const auto balancer = engine_.image_id(stack_.balancer.image);
+    p.images.push_back({"", stack_.balancer.image, balancer ? ImageStep::Action::use : ImageStep::Action::pull,
+                        balancer ? "" : "the engine has no such image"});
+    p.image_ids.balancer = balancer.value_or(kPendingImage);
+    p.observed = observe_stack(engine_, stack_);
+    p.containers = plan_containers(p.image_ids, p.observed);
+    return p;
+}
+
+std::vector<std::string> Session::describe(const DeployPlan& p) const {
+    std::vector<std::string> lines;
+    for (const auto& step : p.images) {
+        if (step.action == ImageStep::Action::build)
+            lines.push_back(fmt::format("build image {} ({})", step.reference, step.reason));
+        else if (step.action == ImageStep::Action::pull)
+            lines.push_back(fmt::format("pull image {} ({})", step.reference, step.reason));
+    }
+    auto containers = plan::describe(stack_, p.containers);
+    if (!lines.empty() && p.containers.empty()) return lines;
+    lines.insert(lines.end(), containers.begin(), containers.end());
+    return lines;
+}
+
+void Session::apply(const DeployPlan& p) {
+    ImageIds ids = p.image_ids;
+    for (const auto& step : p.images) {
+        auto& id = step.service.empty() ? ids.balancer : ids.services[step.service];
+        if (step.action == ImageStep::Action::build) {
+            id = build_service_image(engine_, *stack_.find_service(step.service), out_);
+        } else if (step.action == ImageStep::Action::pull) {
+            id = ensure_image(engine_, step.reference, out_);
+        } else if (!step.service.empty() && stack_.find_service(step.service)->build) {
+            out_.step(fmt::format("image {} is up to date (context unchanged)", step.reference));
+        }
+    }
+    // With the ids known the plan can only have lost replacements (a build
+    // that gave the image the service already runs), never gained any.
+    const auto containers = plan_containers(ids, p.observed);
+    if (containers.empty()) {
+        out_.step("no changes: the stack is up to date");
+    } else {
+        for (const auto& line : plan::describe(stack_, containers)) out_.detail("plan: " + line);
+    }
+    Executor(engine_, stack_, out_, with_).apply(containers, p.observed, ids);
+}
+
+}  // namespace mldeploy::deploy

@@ -1,0 +1,74 @@
+// One pipeline for every command that changes a stack (up, up --dry-run,
+// scale): decide the image steps (build, pull, use), observe the engine, plan
+// the containers, and print or execute that plan. The plan is the whole plan:
+// `up --dry-run` prints exactly what `up` then does.
+#pragma once
+
+#include "deploy/executor.hpp"
+#include "deploy/images.hpp"
+#include "engine/engine.hpp"
+#include "plan/plan.hpp"
+#include "stack/model.hpp"
+#include "util/output.hpp"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mldeploy::deploy {
+
+struct SessionOptions {
+    BuildPolicy build = BuildPolicy::when_changed;
+    // scale: only counts change; images are those on the engine, built or pulled only when missing.
+    bool counts_only = false;
+    std::map<std::string, int> replica_counts;
+    std::optional<std::chrono::milliseconds> drain;  // --drain: overrides every service's budget
+};
+
+// What happens to one image before the containers change.
+struct ImageStep {
+    enum class Action { use, build, pull };
+    std::string service;    // empty for the balancer's image
+    std::string reference;
+    Action action = Action::use;
+    std::string reason;     // why a build or pull is needed
+};
+
+struct DeployPlan {
+    std::vector<ImageStep> images;
+    ImageIds image_ids;     // as known now; a service whose image is built or pulled has a placeholder
+    plan::Observed observed;
+    plan::Plan containers;
+
+    bool empty() const;
+};
+
+class Session {
+public:
+    Session(engine::Engine& engine, const stack::Stack& stack, util::Output& out, SessionOptions options,
+            Collaborators with = {});
+
+    // Reads the engine; changes nothing.
+    DeployPlan plan();
+    // The plan's lines, as `up --dry-run` prints them.
+    std::vector<std::string> describe(const DeployPlan& plan) const;
+    // Runs the image steps, then the container plan, with the ids the images now have.
+    void apply(const DeployPlan& plan);
+
+private:
+    plan::Plan plan_containers(const ImageIds& ids, const plan::Observed& observed) const;
+
+    engine::Engine& engine_;
+    const stack::Stack& stack_;
+    util::Output& out_;
+    SessionOptions options_;
+    Collaborators with_;
+};
+
+// Stands for the id of an image that the plan builds or pulls first: it
+// matches no container's, so every running replica of that service is replaced.
+inline constexpr const char* kPendingImage = "pending";
+
+}  // namespace mldeploy::deploy
