@@ -335,7 +335,6 @@ std::vector<ContainerSummary> DockerEngine::list_containers(const Labels& label_
 HttpResponse DockerEngine::send_create(const ContainerSpec& spec, const std::string& text) {
     // 409 when the name is in use; 404 "No such image" when the image is missing.
     const std::string path = api_path("/containers/create") + Query().add("name", spec.name).str();
-    const std::string text = body.dump();
     HttpResponse response = http().request("POST", path, text, "application/json");
     // Docker reserves a name before the container it names can be inspected: a
     // client that loses a race for the name gets 409 while GET /containers/{name}
