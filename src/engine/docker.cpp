@@ -6,7 +6,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <stdexcept>
 #include <thread>
@@ -20,28 +19,6 @@ namespace {
 
 constexpr int ulimit_value = 20000;
 constexpr std::string_view nvidia_gpu_prefix = "nvidia.com/gpu=";
-
-// HostConfig.RestartPolicy from "no", "always", "unless-stopped", "on-failure" or
-// "on-failure:N"; nullopt for anything else.
-std::optional<json> restart_policy(const std::string& policy) {
-    if (policy.empty() || policy == "no") {
-        return json{{"Name", "no"}, {"MaximumRetryCount", 0}};
-    }
-    if (policy == "always" || policy == "unless-stopped" || policy == "on-failure") {
-        return json{{"Name", policy}, {"MaximumRetryCount", 0}};
-    }
-    constexpr std::string_view on_failure = "on-failure:";
-    if (!policy.starts_with(on_failure)) {
-        return std::nullopt;
-    }
-    const std::string_view count = std::string_view(policy).substr(on_failure.size());
-    int tries = 0;
-    const auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), tries);
-    if (count.empty() || ec != std::errc() || end != count.data() + count.size() || tries < 0) {
-        return std::nullopt;
-    }
-    return json{{"Name", "on-failure"}, {"MaximumRetryCount", tries}};
-}
 
 std::string join(const std::vector<std::string>& words, std::string_view separator) {
     std::string out;
@@ -62,6 +39,7 @@ bool is_index(std::string_view text) {
 }  // namespace
 
 nlohmann::json docker_create_body(const ContainerSpec& spec) {
+    const CheckedSpec checked = check_spec(spec);
     json body = json::object();
     body["Image"] = spec.image;
     body["Labels"] = spec.labels;  // an object, also when empty
@@ -77,11 +55,6 @@ nlohmann::json docker_create_body(const ContainerSpec& spec) {
     }
     body["StopTimeout"] = spec.stop_timeout_s > 0 ? spec.stop_timeout_s : 0;
     if (spec.stop_signal) {
-        if (!signal_number(*spec.stop_signal)) {
-            throw std::invalid_argument(
-                fmt::format("container {}: stop signal '{}' is not a signal's name or number", spec.name,
-                            *spec.stop_signal));
-        }
         body["StopSignal"] = *spec.stop_signal;  // Docker takes names and numbers alike
     }
 
@@ -111,46 +84,20 @@ nlohmann::json docker_create_body(const ContainerSpec& spec) {
         }
         host["Binds"] = binds;
     }
-    const auto restart = restart_policy(spec.restart_policy);
-    if (!restart) {
-        throw std::invalid_argument(
-            fmt::format("container {}: restart policy '{}' is not one of no, on-failure[:N], always, unless-stopped",
-                        spec.name, spec.restart_policy));
-    }
-    host["RestartPolicy"] = *restart;
+    host["RestartPolicy"] = json{{"Name", checked.restart_policy}, {"MaximumRetryCount", checked.restart_tries.value_or(0)}};
     if (spec.cpus) {
-        if (!(*spec.cpus > 0)) {
-            throw std::invalid_argument(
-                fmt::format("container {}: cpus must be above 0, not {}", spec.name, *spec.cpus));
-        }
         host["NanoCpus"] = static_cast<std::int64_t>(std::llround(*spec.cpus * 1e9));
     }
     if (spec.memory_bytes) {
-        if (*spec.memory_bytes <= 0) {
-            throw std::invalid_argument(
-                fmt::format("container {}: memory must be above 0, not {}", spec.name, *spec.memory_bytes));
-        }
         host["Memory"] = *spec.memory_bytes;
     }
     // Always: where the hard limits cannot be raised, inheriting or raising them fails.
     host["Ulimits"] = json::array({json{{"Name", "nofile"}, {"Soft", ulimit_value}, {"Hard", ulimit_value}},
                                    json{{"Name", "nproc"}, {"Soft", ulimit_value}, {"Hard", ulimit_value}}});
-    if (spec.gpus) {
-        const std::string& gpus = *spec.gpus;
-        int count = 0;
-        if (gpus == "all") {
-            count = -1;
-        } else {
-            const auto [end, ec] = std::from_chars(gpus.data(), gpus.data() + gpus.size(), count);
-            if (gpus.empty() || ec != std::errc() || end != gpus.data() + gpus.size() || count < 0) {
-                throw std::invalid_argument(
-                    fmt::format("container {}: gpus must be \"all\" or a count, not \"{}\"", spec.name, gpus));
-            }
-        }
-        if (count != 0) {
-            host["DeviceRequests"].push_back(json{
-                {"Driver", "nvidia"}, {"Count", count}, {"Capabilities", json::array({json::array({"gpu"})})}});
-        }
+    if (checked.gpu_count && *checked.gpu_count != 0) {  // a count of 0 asks for none
+        host["DeviceRequests"].push_back(json{{"Driver", "nvidia"},
+                                              {"Count", *checked.gpu_count},
+                                              {"Capabilities", json::array({json::array({"gpu"})})}});
     }
     // Docker 20.10 has no CDI: NVIDIA GPUs by index become one device request
     // (honoured with NVIDIA's runtime hook), host paths plain devices.

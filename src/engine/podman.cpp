@@ -7,10 +7,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <ctime>
-#include <deque>
 #include <stdexcept>
 #include <thread>
 
@@ -36,34 +34,10 @@ std::string label_filters(const Labels& labels) {
     return json{{"label", values}}.dump();
 }
 
-// Sets restart_policy (and restart_tries) from "no", "always", "unless-stopped",
-// "on-failure" or "on-failure:N"; false for anything else.
-bool set_restart_policy(const std::string& policy, json& body) {
-    if (policy.empty() || policy == "no") {
-        return true;  // Podman's default: never restart
-    }
-    if (policy == "always" || policy == "unless-stopped" || policy == "on-failure") {
-        body["restart_policy"] = policy;
-        return true;
-    }
-    constexpr std::string_view on_failure = "on-failure:";
-    if (!policy.starts_with(on_failure)) {
-        return false;
-    }
-    const std::string_view count = std::string_view(policy).substr(on_failure.size());
-    unsigned tries = 0;
-    const auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), tries);
-    if (count.empty() || ec != std::errc() || end != count.data() + count.size()) {
-        return false;
-    }
-    body["restart_policy"] = "on-failure";
-    body["restart_tries"] = tries;
-    return true;
-}
-
 }  // namespace
 
 nlohmann::json podman_create_body(const ContainerSpec& spec) {
+    const CheckedSpec checked = check_spec(spec);
     json body = json::object();
     body["name"] = spec.name;
     body["image"] = spec.image;
@@ -114,62 +88,37 @@ nlohmann::json podman_create_body(const ContainerSpec& spec) {
     if (!volumes.empty()) {
         body["volumes"] = volumes;
     }
-    if (!set_restart_policy(spec.restart_policy, body)) {
-        throw std::invalid_argument(
-            fmt::format("container {}: restart policy '{}' is not one of no, on-failure[:N], always, unless-stopped",
-                        spec.name, spec.restart_policy));
+    if (checked.restart_policy != "no") {  // "no" is Podman's default
+        body["restart_policy"] = checked.restart_policy;
+        if (checked.restart_tries) {
+            body["restart_tries"] = *checked.restart_tries;
+        }
     }
     json resources = json::object();
     if (spec.cpus) {
-        if (!(*spec.cpus > 0)) {
-            throw std::invalid_argument(
-                fmt::format("container {}: cpus must be above 0, not {}", spec.name, *spec.cpus));
-        }
         const auto quota = static_cast<std::int64_t>(std::llround(*spec.cpus * static_cast<double>(cpu_period_us)));
         resources["cpu"] = json{{"quota", quota}, {"period", cpu_period_us}};
     }
     if (spec.memory_bytes) {
-        if (*spec.memory_bytes <= 0) {
-            throw std::invalid_argument(
-                fmt::format("container {}: memory must be above 0, not {}", spec.name, *spec.memory_bytes));
-        }
         resources["memory"] = json{{"limit", *spec.memory_bytes}};
     }
     if (!resources.empty()) {
         body["resource_limits"] = resources;
     }
     body["stop_timeout"] = spec.stop_timeout_s > 0 ? spec.stop_timeout_s : 0;
-    if (spec.stop_signal) {
-        const auto number = signal_number(*spec.stop_signal);
-        if (!number) {
-            throw std::invalid_argument(
-                fmt::format("container {}: stop signal '{}' is not a signal's name or number", spec.name,
-                            *spec.stop_signal));
-        }
-        body["stop_signal"] = *number;
+    if (checked.stop_signal) {
+        body["stop_signal"] = *checked.stop_signal;
     }
     // Always: Podman would otherwise raise both to the maximum, which fails where
     // the hard limits cannot be raised ("setrlimit RLIMIT_NOFILE: Operation not permitted").
     body["r_limits"] = json::array({json{{"type", "nofile"}, {"hard", 20000}, {"soft", 20000}},
                                     json{{"type", "nproc"}, {"hard", 20000}, {"soft", 20000}}});
-    if (spec.gpus) {
-        const std::string& gpus = *spec.gpus;
-        json devices = json::array();
-        if (gpus == "all") {
-            devices.push_back(json{{"path", "nvidia.com/gpu=all"}});
-        } else {
-            int count = -1;
-            const auto [end, ec] = std::from_chars(gpus.data(), gpus.data() + gpus.size(), count);
-            if (ec != std::errc() || end != gpus.data() + gpus.size() || count < 0) {
-                throw std::invalid_argument(
-                    fmt::format("container {}: gpus must be \"all\" or a count, not \"{}\"", spec.name, gpus));
-            }
-            for (int i = 0; i < count; ++i) {
-                devices.push_back(json{{"path", fmt::format("nvidia.com/gpu={}", i)}});
-            }
+    if (checked.gpu_count) {
+        if (*checked.gpu_count < 0) {
+            body["devices"].push_back(json{{"path", "nvidia.com/gpu=all"}});
         }
-        if (!devices.empty()) {
-            body["devices"] = devices;
+        for (int i = 0; i < *checked.gpu_count; ++i) {
+            body["devices"].push_back(json{{"path", fmt::format("nvidia.com/gpu={}", i)}});
         }
     }
     for (const auto& device : spec.devices) {

@@ -104,6 +104,56 @@ std::map<std::string, std::string> env_from_list(const json& entries) {
     return env;
 }
 
+CheckedSpec check_spec(const ContainerSpec& spec) {
+    CheckedSpec checked;
+    const std::string& policy = spec.restart_policy;
+    if (policy.empty() || policy == "no") {
+        checked.restart_policy = "no";
+    } else if (policy == "always" || policy == "unless-stopped" || policy == "on-failure") {
+        checked.restart_policy = policy;
+    } else if (constexpr std::string_view on_failure = "on-failure:"; policy.starts_with(on_failure)) {
+        const std::string_view count = std::string_view(policy).substr(on_failure.size());
+        int tries = 0;
+        const auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), tries);
+        if (!count.empty() && ec == std::errc() && end == count.data() + count.size() && tries >= 0) {
+            checked.restart_policy = "on-failure";
+            checked.restart_tries = tries;
+        }
+    }
+    if (checked.restart_policy.empty()) {
+        throw std::invalid_argument(
+            fmt::format("container {}: restart policy '{}' is not one of no, on-failure[:N], always, unless-stopped",
+                        spec.name, policy));
+    }
+    if (spec.cpus && !(*spec.cpus > 0)) {
+        throw std::invalid_argument(fmt::format("container {}: cpus must be above 0, not {}", spec.name, *spec.cpus));
+    }
+    if (spec.memory_bytes && *spec.memory_bytes <= 0) {
+        throw std::invalid_argument(
+            fmt::format("container {}: memory must be above 0, not {}", spec.name, *spec.memory_bytes));
+    }
+    if (spec.gpus) {
+        const std::string& gpus = *spec.gpus;
+        int count = -1;
+        if (gpus != "all") {
+            const auto [end, ec] = std::from_chars(gpus.data(), gpus.data() + gpus.size(), count);
+            if (gpus.empty() || ec != std::errc() || end != gpus.data() + gpus.size() || count < 0) {
+                throw std::invalid_argument(
+                    fmt::format("container {}: gpus must be \"all\" or a count, not \"{}\"", spec.name, gpus));
+            }
+        }
+        checked.gpu_count = count;
+    }
+    if (spec.stop_signal) {
+        checked.stop_signal = signal_number(*spec.stop_signal);
+        if (!checked.stop_signal) {
+            throw std::invalid_argument(fmt::format("container {}: stop signal '{}' is not a signal's name or number",
+                                                    spec.name, *spec.stop_signal));
+        }
+    }
+    return checked;
+}
+
 RestEngine::RestEngine(std::string socket_path, Flavour flavour)
     : http_(std::move(socket_path)), flavour_(std::move(flavour)) {}
 

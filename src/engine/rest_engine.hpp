@@ -37,6 +37,16 @@ std::optional<int> signal_number(std::string_view name);
 // "k=v" entries (Config.Env) as a map; an entry without '=' has the value "".
 std::map<std::string, std::string> env_from_list(const nlohmann::json& entries);
 
+// The checks on a container spec that every flavour's create body makes; each
+// throws std::invalid_argument naming the container and what would be right.
+struct CheckedSpec {
+    std::string restart_policy;             // "no", "always", "unless-stopped", "on-failure"
+    std::optional<int> restart_tries;       // for "on-failure:N"
+    std::optional<int> gpu_count;           // -1 for "all"; nullopt when not asked
+    std::optional<int> stop_signal;         // the signal's number
+};
+CheckedSpec check_spec(const ContainerSpec& spec);
+
 class RestEngine : public Engine, public AddressedListing {
 public:
     bool rootless() const override { return socket_owned_by_user(http_.socket_path()); }
