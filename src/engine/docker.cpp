@@ -31,6 +31,11 @@ std::string join(const std::vector<std::string>& words, std::string_view separat
     return out;
 }
 
+// A device request for NVIDIA GPUs, by "Count" (-1 = all) or by "DeviceIDs".
+json nvidia_request(const char* key, json value) {
+    return json{{"Driver", "nvidia"}, {key, std::move(value)}, {"Capabilities", json::array({json::array({"gpu"})})}};
+}
+
 // A GPU index ("0", "12"): digits only.
 bool is_index(std::string_view text) {
     return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -84,7 +89,8 @@ nlohmann::json docker_create_body(const ContainerSpec& spec) {
         }
         host["Binds"] = binds;
     }
-    host["RestartPolicy"] = json{{"Name", checked.restart_policy}, {"MaximumRetryCount", checked.restart_tries.value_or(0)}};
+    host["RestartPolicy"] =
+        json{{"Name", checked.restart_policy}, {"MaximumRetryCount", checked.restart_tries.value_or(0)}};
     if (spec.cpus) {
         host["NanoCpus"] = static_cast<std::int64_t>(std::llround(*spec.cpus * 1e9));
     }
@@ -95,9 +101,7 @@ nlohmann::json docker_create_body(const ContainerSpec& spec) {
     host["Ulimits"] = json::array({json{{"Name", "nofile"}, {"Soft", ulimit_value}, {"Hard", ulimit_value}},
                                    json{{"Name", "nproc"}, {"Soft", ulimit_value}, {"Hard", ulimit_value}}});
     if (checked.gpu_count && *checked.gpu_count != 0) {  // a count of 0 asks for none
-        host["DeviceRequests"].push_back(json{{"Driver", "nvidia"},
-                                              {"Count", *checked.gpu_count},
-                                              {"Capabilities", json::array({json::array({"gpu"})})}});
+        host["DeviceRequests"].push_back(nvidia_request("Count", *checked.gpu_count));
     }
     // Docker 20.10 has no CDI: NVIDIA GPUs by index become one device request
     // (honoured with NVIDIA's runtime hook), host paths plain devices.
@@ -105,8 +109,7 @@ nlohmann::json docker_create_body(const ContainerSpec& spec) {
     for (const auto& device : spec.devices) {
         const std::string_view name = device;
         if (name.starts_with(nvidia_gpu_prefix) && name.substr(nvidia_gpu_prefix.size()) == "all") {
-            host["DeviceRequests"].push_back(json{
-                {"Driver", "nvidia"}, {"Count", -1}, {"Capabilities", json::array({json::array({"gpu"})})}});
+            host["DeviceRequests"].push_back(nvidia_request("Count", -1));
         } else if (name.starts_with(nvidia_gpu_prefix) && is_index(name.substr(nvidia_gpu_prefix.size()))) {
             gpu_ids.push_back(std::string(name.substr(nvidia_gpu_prefix.size())));
         } else if (name.starts_with('/')) {
@@ -120,8 +123,7 @@ nlohmann::json docker_create_body(const ContainerSpec& spec) {
         }
     }
     if (!gpu_ids.empty()) {
-        host["DeviceRequests"].push_back(json{
-            {"Driver", "nvidia"}, {"DeviceIDs", gpu_ids}, {"Capabilities", json::array({json::array({"gpu"})})}});
+        host["DeviceRequests"].push_back(nvidia_request("DeviceIDs", gpu_ids));
     }
     if (!spec.network.empty()) {
         host["NetworkMode"] = spec.network;
