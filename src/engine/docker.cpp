@@ -773,11 +773,17 @@ ExecResult DockerEngine::exec(const std::string& id, const std::vector<std::stri
     return result;
 }
 
-void DockerEngine::logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) {
+void DockerEngine::logs(const std::string& id, const LogOptions& options, const LogSink& sink) {
     const std::string step = "read the logs of container " + id;
     Query query;
-    query.add("stdout", "1").add("stderr", "1").add("follow", follow ? "1" : "0");
-    query.add("tail", tail ? std::to_string(*tail) : std::string("all"));
+    query.add("stdout", "1").add("stderr", "1").add("follow", options.follow ? "1" : "0");
+    query.add("tail", options.tail ? std::to_string(*options.tail) : std::string("all"));
+    if (options.since) {
+        query.add("since", std::string_view(std::to_string(*options.since)));
+    }
+    if (options.timestamps) {
+        query.add("timestamps", "1");
+    }
     LogLineDecoder decoder(sink);
     const HttpResponse response = http_.stream("GET", path_of("containers", id, "/logs") + query.str(), {}, {},
                                                [&decoder](std::string_view chunk) { decoder.feed(chunk); });

@@ -95,7 +95,8 @@ public:
     std::string get_archive(const std::string& id, const std::string& path) override;
     ExecResult exec(const std::string& id, const std::vector<std::string>& command) override;
 
-    void logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) override;
+    using Engine::logs;
+    void logs(const std::string& id, const LogOptions& options, const LogSink& sink) override;
 
 private:
     nlohmann::json call(const std::string& step, std::string_view method, const std::string& path,

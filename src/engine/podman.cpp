@@ -629,12 +629,18 @@ ExecResult PodmanEngine::exec(const std::string& id, const std::vector<std::stri
     return result;
 }
 
-void PodmanEngine::logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) {
+void PodmanEngine::logs(const std::string& id, const LogOptions& options, const LogSink& sink) {
     const std::string step = "read the logs of container " + id;
     Query query;
-    query.add("stdout", true).add("stderr", true).add("follow", follow);
-    if (tail) {
-        query.add("tail", *tail);
+    query.add("stdout", true).add("stderr", true).add("follow", options.follow);
+    if (options.tail) {
+        query.add("tail", *options.tail);
+    }
+    if (options.since) {
+        query.add("since", std::string_view(std::to_string(*options.since)));
+    }
+    if (options.timestamps) {
+        query.add("timestamps", true);
     }
     LogLineDecoder decoder(sink);
     const HttpResponse response = http_.stream("GET", path_of("containers", id, "/logs") + query.str(), {}, {},

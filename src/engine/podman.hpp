@@ -65,7 +65,8 @@ public:
     std::string get_archive(const std::string& id, const std::string& path) override;
     ExecResult exec(const std::string& id, const std::vector<std::string>& command) override;
 
-    void logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) override;
+    using Engine::logs;
+    void logs(const std::string& id, const LogOptions& options, const LogSink& sink) override;
 
 private:
     // A plain call; a 2xx answer, or one of `also_fine`, returns the parsed body
