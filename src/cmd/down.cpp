@@ -10,7 +10,8 @@ namespace {
 
 int run_down(const GlobalOptions& g) {
     auto engine = connect_engine(g);
-    const auto name = resolve_stack_name(g, *engine);
+    // Not deployed is not an error here: a second `down` is a no-op.
+    const auto name = resolve_stack_name(g, *engine, IfNotDeployed::allow);
     auto& out = output();
 
     out.step(fmt::format("removing stack {}", name));
