@@ -58,7 +58,7 @@ check "the error says the engine is unreachable" grep -qiE 'podman|engine|socket
 
 start_proxy
 "$MLDEPLOY" up -q >/dev/null || fail "up after the engine is back exits 0"
-names=$(engine_get "/containers/json?all=true&filters=$(label_filter io.mldeploy.stack=$NAME)" | jq -r '[.[].Names[0]] | sort | join(",")')
+names=$(engine_get "/containers/json?all=true&filters=$(label_filter io.mldeploy.stack=$NAME)" | jq -r '[.[].Names[0] | ltrimstr("/")] | sort | join(",")')
 check "exactly the full stack, no duplicates or orphans" eq "$names" "$NAME-balancer,$NAME-echo-1,$NAME-echo-2,$NAME-echo-3,$NAME-echo-4"
 check "the stack answers" eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/predict?msg=x")" 200
 finish
