@@ -20,8 +20,10 @@ BUILD_PKGS=(build-essential cmake pkg-config ninja-build
 # (src/util/archive_lazy.cpp), so the linker does not record it.
 RUNTIME_PKGS=(libcurl4 libssl3 libarchive13)
 ENGINE_PKGS=(podman runc netavark aardvark-dns iptables debootstrap)
-# nginx-light: the unit tests check every rendered config with `nginx -t`.
-TOOL_PKGS=(curl apache2-utils jq hey nginx-light)
+# nginx-light: the unit tests check every rendered config with `nginx -t` (and
+# fail without it). clang-format: tests/format_check.sh (ctest label unit).
+# socat: tests/load/engine_fault_test.sh puts a socket of its own before the engine.
+TOOL_PKGS=(curl apache2-utils jq hey nginx-light clang-format socat)
 
 missing=()
 for p in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${ENGINE_PKGS[@]}" "${TOOL_PKGS[@]}"; do

@@ -53,9 +53,10 @@ std::unique_ptr<engine::Engine> connect_engine(const GlobalOptions& g) {
     return engine;
 }
 
-std::string resolve_stack_name(const GlobalOptions& g, engine::Engine& engine) {
-    if (!g.stack_name.empty()) return g.stack_name;
-    if (auto path = stack_file_path(g)) return stack::load_stack_file(*path).name;
+namespace {
+
+// Every stack that has a container or a network on the engine.
+std::set<std::string> deployed_stacks(engine::Engine& engine) {
     std::set<std::string> names;
     for (const auto& c : engine.list_containers({{plan::label::stack, ""}})) {
         auto it = c.labels.find(plan::label::stack);
@@ -65,6 +66,37 @@ std::string resolve_stack_name(const GlobalOptions& g, engine::Engine& engine) {
         auto it = n.labels.find(plan::label::stack);
         if (it != n.labels.end()) names.insert(it->second);
     }
+    return names;
+}
+
+std::string engine_text(engine::Engine& engine) {
+    try {
+        const auto info = engine.info();
+        return fmt::format("{} (unix://{})", info.flavour, info.socket);
+    } catch (const std::exception&) {
+        return "the engine";
+    }
+}
+
+}  // namespace
+
+void require_deployed(engine::Engine& engine, const std::string& name) {
+    const engine::Labels filter{{plan::label::stack, name}};
+    if (!engine.list_containers(filter).empty() || !engine.list_networks(filter).empty()) return;
+    const auto names = deployed_stacks(engine);
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    throw UsageError(fmt::format("stack '{}' is not deployed on {}; deployed stacks: {}", name, engine_text(engine),
+                                 list.empty() ? "none" : list));
+}
+
+std::string resolve_stack_name(const GlobalOptions& g, engine::Engine& engine, IfNotDeployed if_not_deployed) {
+    if (!g.stack_name.empty()) {
+        if (if_not_deployed == IfNotDeployed::fail) require_deployed(engine, g.stack_name);
+        return g.stack_name;
+    }
+    if (auto path = stack_file_path(g)) return stack::load_stack_file(*path).name;
+    const auto names = deployed_stacks(engine);
     if (names.size() == 1) return *names.begin();
     if (names.empty()) throw UsageError("no stack file here and no stack deployed on the engine; give -f FILE or -s NAME");
     std::string list;

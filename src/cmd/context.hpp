@@ -52,9 +52,21 @@ stack::Stack load_stack(const GlobalOptions& g, const std::string& positional = 
 
 std::unique_ptr<engine::Engine> connect_engine(const GlobalOptions& g);
 
+// What a command does with `-s NAME` when nothing of that stack is on the engine.
+enum class IfNotDeployed {
+    fail,   // UsageError (exit 2) naming the stacks that are deployed
+    allow,  // the caller handles it: down (nothing to remove), ps (checks only when its list is empty)
+};
+
 // The name of the stack the command means, for commands that need only its
-// name (down, ps, logs): -s, the stack file's name, or the one deployed stack.
-std::string resolve_stack_name(const GlobalOptions& g, engine::Engine& engine);
+// name (down, ps, logs, scale without a file): -s, the stack file's name, or
+// the one deployed stack. A name given with -s must be deployed, unless `allow`.
+std::string resolve_stack_name(const GlobalOptions& g, engine::Engine& engine,
+                               IfNotDeployed if_not_deployed = IfNotDeployed::fail);
+
+// UsageError "stack 'NAME' is not deployed on ENGINE; deployed stacks: a, b"
+// when the engine holds no container and no network of the stack.
+void require_deployed(engine::Engine& engine, const std::string& name);
 
 // With one model service, SERVICE may be left out.
 std::string resolve_service(const stack::Stack& stack, const std::string& given);

@@ -10,7 +10,8 @@ namespace {
 
 int run_down(const GlobalOptions& g, int drain_s) {
     auto engine = connect_engine(g);
-    const auto name = resolve_stack_name(g, *engine);
+    // Not deployed is not an error here: a second `down` is a no-op.
+    const auto name = resolve_stack_name(g, *engine, IfNotDeployed::allow);
     auto& out = output();
 
     // Requests in flight end first: at most the balancer's timeout (from the

@@ -135,8 +135,10 @@ std::map<std::string, std::string> probe_health(engine::Engine& engine, const St
 
 int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
     auto engine = connect_engine(g);
-    const auto name = resolve_stack_name(g, *engine);
+    // Checked only when the list is empty: a request more would cost every `ps`.
+    const auto name = resolve_stack_name(g, *engine, IfNotDeployed::allow);
     const auto listing = list_stack(*engine, name, probe);
+    if (listing.containers.empty() && !g.stack_name.empty()) require_deployed(*engine, name);
     const auto& containers = listing.containers;
     StackNetwork network(*engine, name);
     auto health = probe ? probe_health(*engine, listing, network) : std::map<std::string, std::string>{};

@@ -370,10 +370,16 @@ std::string DockerEngine::pull_path(const std::string& reference) const {
     return api_path("/images/create") + Query().add("fromImage", image).add("tag", tag).str();
 }
 
-Query DockerEngine::logs_query(bool follow, std::optional<int> tail) const {
+Query DockerEngine::logs_query(const LogOptions& options) const {
     Query query;
-    query.add("stdout", "1").add("stderr", "1").add("follow", follow ? "1" : "0");
-    query.add("tail", tail ? std::to_string(*tail) : std::string("all"));
+    query.add("stdout", "1").add("stderr", "1").add("follow", options.follow ? "1" : "0");
+    query.add("tail", options.tail ? std::to_string(*options.tail) : std::string("all"));
+    if (options.since) {
+        query.add("since", std::string_view(std::to_string(*options.since)));
+    }
+    if (options.timestamps) {
+        query.add("timestamps", "1");
+    }
     return query;
 }
 

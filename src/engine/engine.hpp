@@ -201,7 +201,16 @@ public:
     virtual int exec_stream(const std::string& id, const std::vector<std::string>& command, const LogSink& sink) = 0;
 
     // Logs: calls `sink` per line until the stream ends (or forever with follow).
-    virtual void logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) = 0;
+    struct LogOptions {
+        bool follow = false;
+        std::optional<int> tail;                  // the last N lines only
+        std::optional<std::int64_t> since;        // lines from this unix time (seconds) on
+        bool timestamps = false;                  // each line starts with the engine's RFC 3339 time
+    };
+    virtual void logs(const std::string& id, const LogOptions& options, const LogSink& sink) = 0;
+    void logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) {
+        logs(id, LogOptions{follow, tail, std::nullopt, false}, sink);
+    }
 
     // What the engine warns about while it does what was asked (for example
     // resource limits it ignores) goes to this sink.

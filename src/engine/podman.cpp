@@ -355,18 +355,24 @@ std::string PodmanEngine::pull_path(const std::string& reference) const {
     return api_path("/images/pull") + Query().add("reference", reference).add("policy", "missing").str();
 }
 
-Query PodmanEngine::logs_query(bool follow, std::optional<int> tail) const {
+Query PodmanEngine::logs_query(const LogOptions& options) const {
     Query query;
-    query.add("stdout", true).add("stderr", true).add("follow", follow);
-    if (tail) {
-        query.add("tail", *tail);
+    query.add("stdout", true).add("stderr", true).add("follow", options.follow);
+    if (options.tail) {
+        query.add("tail", *options.tail);
+    }
+    if (options.since) {
+        query.add("since", std::string_view(std::to_string(*options.since)));
+    }
+    if (options.timestamps) {
+        query.add("timestamps", true);
     }
     return query;
 }
 
-void PodmanEngine::logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) {
-    if (follow) {
-        RestEngine::logs(id, follow, tail, sink);
+void PodmanEngine::logs(const std::string& id, const LogOptions& options, const LogSink& sink) {
+    if (options.follow) {
+        RestEngine::logs(id, options, sink);
         return;
     }
     // Podman 4.3 sometimes answers a container's log request with nothing
@@ -380,7 +386,7 @@ void PodmanEngine::logs(const std::string& id, bool follow, std::optional<int> t
         }
     };
     for (int attempt = 0;; ++attempt) {
-        RestEngine::logs(id, false, tail, counting);
+        RestEngine::logs(id, options, counting);
         if (any_line || attempt == extra_attempts) {
             return;
         }

@@ -56,7 +56,8 @@ public:
     void remove_container(const std::string& id) override;
 
     // Asks again when a non-follow request answers no line (see above).
-    void logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) override;
+    using Engine::logs;
+    void logs(const std::string& id, const LogOptions& options, const LogSink& sink) override;
 
     // Between the log requests that answered nothing; tests shorten it.
     std::chrono::milliseconds empty_logs_retry_delay{300};
@@ -66,7 +67,7 @@ protected:
     HttpResponse send_create(const ContainerSpec& spec, const std::string& body) override;
     void add_build_options(Query& query) const override;
     std::string pull_path(const std::string& reference) const override;
-    Query logs_query(bool follow, std::optional<int> tail) const override;
+    Query logs_query(const LogOptions& options) const override;
     ErrorKind error_kind(int http_status, const std::string& engine_message) const override {
         return podman_error_kind(http_status, engine_message);
     }

@@ -427,11 +427,11 @@ int RestEngine::exec_stream(const std::string& id, const std::vector<std::string
     return exit_code;
 }
 
-void RestEngine::logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) {
+void RestEngine::logs(const std::string& id, const LogOptions& options, const LogSink& sink) {
     const std::string step = "read the logs of container " + id;
     LogLineDecoder decoder(sink);
     const HttpResponse response =
-        http_.stream("GET", path_of("containers", id, "/logs") + logs_query(follow, tail).str(), {}, {},
+        http_.stream("GET", path_of("containers", id, "/logs") + logs_query(options).str(), {}, {},
                      [&decoder](std::string_view chunk) { decoder.feed(chunk); });
     decoder.finish();
     if (!response.ok()) {

@@ -68,7 +68,8 @@ public:
     ExecResult exec(const std::string& id, const std::vector<std::string>& command) override;
     int exec_stream(const std::string& id, const std::vector<std::string>& command, const LogSink& sink) override;
 
-    void logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) override;
+    using Engine::logs;
+    void logs(const std::string& id, const LogOptions& options, const LogSink& sink) override;
 
 protected:
     // What a flavour says about itself.
@@ -92,7 +93,7 @@ protected:
     // The path and query of a pull of `reference`.
     virtual std::string pull_path(const std::string& reference) const = 0;
     // The query of a logs request.
-    virtual Query logs_query(bool follow, std::optional<int> tail) const = 0;
+    virtual Query logs_query(const LogOptions& options) const = 0;
     // The kind of an HTTP failure; the default goes by the status alone
     // (error_kind_for_status). A flavour adds its quirks.
     virtual ErrorKind error_kind(int http_status, const std::string& engine_message) const;
