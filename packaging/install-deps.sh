@@ -20,8 +20,14 @@ BUILD_PKGS=(build-essential cmake pkg-config ninja-build
 # (src/util/archive_lazy.cpp), so the linker does not record it.
 RUNTIME_PKGS=(libcurl4 libssl3 libarchive13)
 ENGINE_PKGS=(podman runc netavark aardvark-dns iptables debootstrap)
-# nginx-light: the unit tests check every rendered config with `nginx -t`.
-TOOL_PKGS=(curl apache2-utils jq hey nginx-light)
+# What the tests call on the host (tests/run.sh checks for each with
+# packaging/check-host.sh): nginx-light, since the unit tests check every rendered
+# config with `nginx -t`; python3 (bad_corpus_test: free ports, a local HTTP
+# server); iproute2 (ss). help2man makes the man page at build time; file,
+# dpkg-dev and lintian build and check the .deb (`cpack -G DEB`, its test);
+# ccache keeps the package test's second build short.
+TOOL_PKGS=(curl apache2-utils jq hey nginx-light python3 iproute2 util-linux
+  help2man file dpkg-dev lintian ccache)
 
 missing=()
 for p in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${ENGINE_PKGS[@]}" "${TOOL_PKGS[@]}"; do
