@@ -11,7 +11,7 @@ need=(
   curl jq ab hey python3 ss timeout unshare runuser setsid tar awk  # the tests
   /usr/sbin/nginx                              # render_test: every config through `nginx -t`
   podman runc debootstrap dockerd              # both engines, base images
-  help2man cpack dpkg-deb dpkg-shlibdeps file lintian  # man page, .deb, its test
+  help2man cpack dpkg-deb dpkg-shlibdeps file lintian man zsh fish  # man page, completions, .deb, their tests
 )
 missing=()
 for t in "${need[@]}"; do

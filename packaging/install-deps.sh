@@ -25,9 +25,10 @@ ENGINE_PKGS=(podman runc netavark aardvark-dns iptables debootstrap)
 # config with `nginx -t`; python3 (bad_corpus_test: free ports, a local HTTP
 # server); iproute2 (ss). help2man makes the man page at build time; file,
 # dpkg-dev and lintian build and check the .deb (`cpack -G DEB`, its test);
-# ccache keeps the package test's second build short.
+# ccache keeps the package test's second build short; zsh and fish (and
+# man-db) let tests/tools check the completion scripts (and man page) in them.
 TOOL_PKGS=(curl apache2-utils jq hey nginx-light python3 iproute2 util-linux
-  help2man file dpkg-dev lintian ccache)
+  help2man file dpkg-dev lintian ccache zsh fish man-db)
 
 missing=()
 for p in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${ENGINE_PKGS[@]}" "${TOOL_PKGS[@]}"; do
