@@ -4,6 +4,8 @@
 # with each command's `--help`. Run by CMake at build time (cmake/Packaging.cmake).
 #   gen-man-page.sh MLDEPLOY OUT.1 VERSION
 set -euo pipefail
+# A sanitizer build (the dev preset) runs here too: its leak report is no reason to fail.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 bin=$1 out=$2 version=$3
 inc=$(mktemp)
 trap 'rm -f "$inc"' EXIT
