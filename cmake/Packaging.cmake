@@ -38,7 +38,7 @@ endif()
 # binary is linked"), so no linker records it. The templates are compiled in.
 set(CPACK_PACKAGE_NAME mldeploy)
 set(CPACK_PACKAGE_VENDOR "the mldeploy authors")
-set(CPACK_PACKAGE_CONTACT "mldeploy maintainers <mldeploy@localhost>")
+set(CPACK_PACKAGE_CONTACT "mldeploy maintainers <mldeploy@example.org>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "deploy machine-learning model services on Podman or Docker")
 set(CPACK_PACKAGE_DESCRIPTION "mldeploy reads a stack file (TOML) and, in one command, builds the
 model images, starts the replicas and an nginx load balancer in front of them on
