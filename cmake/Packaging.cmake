@@ -41,9 +41,9 @@ set(CPACK_PACKAGE_VENDOR "the mldeploy authors")
 set(CPACK_PACKAGE_CONTACT "mldeploy maintainers <mldeploy@example.org>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "deploy machine-learning model services on Podman or Docker")
 set(CPACK_PACKAGE_DESCRIPTION "mldeploy reads a stack file (TOML) and, in one command, builds the
-model images, starts the replicas and an nginx load balancer in front of them on
-one machine's container engine (Podman or Docker, through their REST APIs), and
-scales or updates them without dropping a request.")
+model images, starts the replicas and an nginx load balancer in front
+of them on one machine's container engine (Podman or Docker, through
+their REST APIs), and scales or updates them without dropping a request.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${CPACK_PACKAGE_CONTACT}")
