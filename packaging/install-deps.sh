@@ -20,10 +20,18 @@ BUILD_PKGS=(build-essential cmake pkg-config ninja-build
 # (src/util/archive_lazy.cpp), so the linker does not record it.
 RUNTIME_PKGS=(libcurl4 libssl3 libarchive13)
 ENGINE_PKGS=(podman runc netavark aardvark-dns iptables debootstrap)
-# nginx-light: the unit tests check every rendered config with `nginx -t` (and
-# fail without it). clang-format: tests/format_check.sh (ctest label unit).
-# socat: tests/load/engine_fault_test.sh puts a socket of its own before the engine.
-TOOL_PKGS=(curl apache2-utils jq hey nginx-light clang-format socat)
+# What the tests call on the host (tests/run.sh checks for each with
+# packaging/check-host.sh): nginx-light, since the unit tests check every rendered
+# config with `nginx -t`; python3 (bad_corpus_test: free ports, a local HTTP
+# server); iproute2 (ss). help2man makes the man page at build time; file,
+# dpkg-dev and lintian build and check the .deb (`cpack -G DEB`, its test);
+# ccache keeps the package test's second build short; zsh and fish (and
+# man-db) let tests/tools check the completion scripts (and man page) in them.
+TOOL_PKGS=(curl apache2-utils jq hey nginx-light python3 iproute2 util-linux
+  help2man file dpkg-dev lintian ccache zsh fish man-db)
+# clang-format: tests/format_check.sh (ctest label unit). socat:
+# tests/load/engine_fault_test.sh puts a socket of its own before the engine.
+TOOL_PKGS+=(clang-format socat)
 
 missing=()
 for p in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${ENGINE_PKGS[@]}" "${TOOL_PKGS[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The one command of the README: on a new Debian 12 machine, as root, install
-# what mldeploy needs (rootless Podman for the user mldeploy-rootless too), build
-# and install it, and deploy the demo stack.
+# The README's set-up command: on a new Debian 12 machine, as root, install
+# what mldeploy and its tests need (Podman, rootless Podman for the user
+# mldeploy-rootless, Docker, the tools the tests call), build and install
+# mldeploy, and deploy the demo stack. After it, tests/run.sh runs as it is.
 #   packaging/install.sh            # everything, ending with the demo running
 #   packaging/install.sh --no-demo  # everything but the demo
 set -euo pipefail
@@ -12,6 +13,7 @@ demo=1
 bash packaging/install-deps.sh
 bash packaging/build-base-images.sh
 bash packaging/setup-rootless.sh   # the user mldeploy-rootless, on rootless Podman
+bash packaging/install-docker.sh   # the tests run on Docker too (tests/run.sh)
 
 echo "==> building mldeploy"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

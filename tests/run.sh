@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
+# A machine that was not set up stops here, naming the set-up command.
+packaging/check-host.sh
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLDEPLOY_WERROR=ON >/dev/null
 cmake --build "$build" -j "$(nproc)"
 packaging/start-podman-service.sh

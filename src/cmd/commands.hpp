@@ -13,5 +13,6 @@ Command logs_command();
 Command build_command();
 Command config_command();
 Command version_command();
+Command completion_command();
 
 }  // namespace mldeploy::cmd
