@@ -13,5 +13,7 @@ Command logs_command();
 Command build_command();
 Command config_command();
 Command version_command();
+Command schema_command();
+Command init_command();
 
 }  // namespace mldeploy::cmd

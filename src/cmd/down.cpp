@@ -25,7 +25,8 @@ int run_down(const GlobalOptions& g) {
 Command down_command() {
     return {"down", "Remove every container and network of the stack", [](CLI::App&) -> Runner {
                 return [](const GlobalOptions& g) { return run_down(g); };
-            }};
+            },
+            "mldeploy down -s movies", uses::file | uses::stack | uses::host};
 }
 
 }  // namespace mldeploy::cmd

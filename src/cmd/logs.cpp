@@ -65,7 +65,8 @@ Command logs_command() {
                 app.add_option("--tail,-n", o->tail, "Only the last N lines of each container")->check(CLI::NonNegativeNumber);
                 app.add_flag("--balancer", o->balancer, "Include the balancer's log");
                 return [o](const GlobalOptions& g) { return run_logs(g, *o); };
-            }};
+            },
+            "mldeploy logs recommender --follow --tail 20", uses::file | uses::stack | uses::host};
 }
 
 }  // namespace mldeploy::cmd

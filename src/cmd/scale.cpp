@@ -71,7 +71,8 @@ Command scale_command() {
                     ->default_val(10)
                     ->check(CLI::Range(0, 3600));
                 return [o](const GlobalOptions& g) { return run_scale(g, *o); };
-            }};
+            },
+            "mldeploy scale recommender --replicas 4", uses::file | uses::stack | uses::host};
 }
 
 }  // namespace mldeploy::cmd

@@ -97,7 +97,8 @@ Command up_command() {
                     ->default_val(10)
                     ->check(CLI::Range(0, 3600));
                 return [o](const GlobalOptions& g) { return run_up(g, *o); };
-            }};
+            },
+            "mldeploy up stacks/movies.toml", uses::file | uses::host};
 }
 
 }  // namespace mldeploy::cmd
