@@ -45,15 +45,15 @@ check "config --help: no -H (it never opens the engine)" bash -c '[[ $1 != *"--h
 check "schema: valid JSON, draft-07" eq "$(jq -r '."$schema"' "$WORK/schema.json")" "http://json-schema.org/draft-07/schema#"
 check "taplo is installed (packaging/install-deps.sh)" command -v taplo
 SCHEMA_URL="file://$WORK/schema.json"
-taplo_check() { taplo check --no-auto-config --schema "$SCHEMA_URL" "$@" >"$WORK/taplo.out" 2>&1; }
+taplo_check() { taplo check --no-auto-config --colors never --schema "$SCHEMA_URL" "$@" >"$WORK/taplo.out" 2>&1; }
 
-for f in "$REPO"/stacks/*.toml; do
-  check "taplo: $(basename "$f") passes the schema" taplo_check "$f"
-done
-# The scaffold of `mldeploy init` passes too.
+# Every stack of stacks/, and the stack.toml that `mldeploy init` writes, pass.
 mkdir -p "$WORK/scaffold" && echo 'print("hi")' >"$WORK/scaffold/server.py"
 "$MLDEPLOY" init "$WORK/scaffold" -q >/dev/null
-check "taplo: init's stack.toml passes the schema" taplo_check "$WORK/scaffold/stack.toml"
+good=("$REPO"/stacks/*.toml "$WORK/scaffold/stack.toml")
+taplo_check "${good[@]}" && rc=0 || { rc=$?; cat "$WORK/taplo.out"; }
+check "taplo: stacks/*.toml and init's stack.toml pass the schema (${#good[@]} files)" eq "$rc" 0
+check "taplo: read them all" contains "$(cat "$WORK/taplo.out")" "found files total=${#good[@]} "
 
 # What a schema cannot know: the files on disk, the other tables (routes to
 # services), the environment (${VAR}), and a few rules past its patterns. These
@@ -77,10 +77,10 @@ declare -A loader_only=(
   [env-unset-variable.toml]="the environment"
   [env-unterminated.toml]="\${VAR} syntax"
   [health-interval-zero.toml]="a minimum duration (1ms)"
-  [image-dotdot-part.toml]="\${VAR} syntax"
   [interpolation-in-image-unset.toml]="the environment"
   [memory-too-small.toml]="a minimum size (6m)"
   [route-duplicate-path.toml]="paths across routes"
+  [syntax-integer-overflow.toml]="an integer past 64 bits (Taplo's parser takes it)"
   [route-unknown-service-far.toml]="the services of the stack"
   [route-unknown-service-transposed.toml]="the services of the stack"
   [route-unknown-service.toml]="the services of the stack"
@@ -90,13 +90,19 @@ declare -A loader_only=(
   [volume-source-nul.toml]="a NUL character"
   [volume-target-twice.toml]="targets across volumes"
 )
-for f in "$REPO"/tests/bad-stacks/*.toml; do
+# One Taplo run for the whole corpus (Node's start-up is slow on a busy machine);
+# it names each file it finds invalid: `invalid file error=... path="FILE"`.
+bad=("$REPO"/tests/bad-stacks/*.toml)
+taplo_check "${bad[@]}" || true
+check "taplo read the whole corpus" contains "$(cat "$WORK/taplo.out")" "found files total=${#bad[@]} "
+declare -A invalid=()
+while IFS= read -r f; do invalid[$f]=1; done < <(sed -n 's/.*invalid file .* path="\(.*\)"$/\1/p' "$WORK/taplo.out")
+for f in "${bad[@]}"; do
   base=$(basename "$f")
   if [ -n "${loader_only[$base]:-}" ]; then
-    check "taplo: $base passes (only the loader knows: ${loader_only[$base]})" taplo_check "$f"
+    check "taplo: $base passes (only the loader knows: ${loader_only[$base]})" test -z "${invalid[$f]:-}"
   else
-    taplo_check "$f" && rc=0 || rc=$?
-    check "taplo: $base fails the schema" test "$rc" -ne 0
+    check "taplo: $base fails the schema" test -n "${invalid[$f]:-}"
   fi
 done
 

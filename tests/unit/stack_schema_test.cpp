@@ -143,13 +143,13 @@ TEST_CASE("keys the contract reserves for later are not in the schema until the 
 TEST_CASE("the schema's closed sets and ranges are the loader's") {
     const json schema = stack_schema();
     const json& service = schema["properties"]["services"]["additionalProperties"];
-    CHECK(service["properties"]["restart"]["anyOf"][0]["enum"] == keys::restart_policies);
+    CHECK(service["properties"]["restart"]["anyOf"][0]["enum"] == json(keys::restart_policies));
     CHECK(service["properties"]["replicas"]["maximum"] == keys::max_replicas);
     CHECK(service["properties"]["port"]["minimum"] == 1);
     CHECK(service["properties"]["port"]["maximum"] == 65535);
     CHECK(service["required"] == json::array({"port"}));
     const json& balancer = schema["properties"]["balancer"];
-    CHECK(balancer["properties"]["algorithm"]["anyOf"][0]["enum"] == keys::algorithms);
+    CHECK(balancer["properties"]["algorithm"]["anyOf"][0]["enum"] == json(keys::algorithms));
     CHECK(balancer["required"] == json::array({"port"}));
     CHECK(balancer["properties"]["routes"]["items"]["required"] == json::array({"path", "service"}));
 }
