@@ -61,8 +61,15 @@ int run_cli(int argc, char** argv) {
     // CLI11 answers an unknown command with "A subcommand is required": say which
     // word was not understood, and what was meant.
     const std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
-    if (auto word = command_word(args); word && std::find(names.begin(), names.end(), *word) == names.end()) {
+    const auto word = command_word(args);
+    if (word && std::find(names.begin(), names.end(), *word) == names.end()) {
         output().error(unknown_command_message(*word, names));
+        return 2;
+    }
+    const bool wants_help =
+        std::any_of(args.begin(), args.end(), [](const auto& a) { return a == "-h" || a == "--help"; });
+    if (!word && !wants_help) {
+        output().error(missing_command_message(names));
         return 2;
     }
 

@@ -56,6 +56,10 @@ std::string unknown_command_message(const std::string& word, const std::vector<s
     return fmt::format("unknown command '{}'; the commands are: {} (mldeploy --help says more)", word, join(commands));
 }
 
+std::string missing_command_message(const std::vector<std::string>& commands) {
+    return fmt::format("no command given; the commands are: {} (mldeploy --help says more)", join(commands));
+}
+
 std::string help_footer(const Command& command, bool own_short_f) {
     std::vector<std::pair<std::string, std::string>> rows;
     if ((command.globals & uses::file) != 0)

@@ -18,6 +18,9 @@ std::optional<std::string> command_word(const std::vector<std::string>& args);
 // none is near.
 std::string unknown_command_message(const std::string& word, const std::vector<std::string>& commands);
 
+// "no command given; ..." with the list of commands.
+std::string missing_command_message(const std::vector<std::string>& commands);
+
 // The end of a command's --help: the global options it reads and its example.
 // `own_short_f`: the command uses -f itself (logs -f follows), so --file is long only.
 std::string help_footer(const Command& command, bool own_short_f);

@@ -49,6 +49,10 @@ TEST_CASE("unknown commands exit 2 before anything runs") {
     CHECK(run({"scal"}) == 2);
     CHECK(run({"-f", "stack.toml", "exec", "m"}) == 2);
     CHECK(run({"frobnicate"}) == 2);
+    CHECK(run({}) == 2);
+    CHECK(run({"-q"}) == 2);
+    CHECK(missing_command_message({"up", "down"}) ==
+          "no command given; the commands are: up, down (mldeploy --help says more)");
 }
 
 TEST_CASE("a command's --help lists the global options it reads and an example") {
