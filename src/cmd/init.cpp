@@ -107,8 +107,10 @@ int run_init(const InitOptions& o) {
         write_text(dir / f.name, f.text);
         out.result(fmt::format("wrote {}", (dir / f.name).string()));
     }
-    const fs::path stack_file = dir / "stack.toml";
-    out.result(fmt::format("next: mldeploy up {}", stack_file.string()));
+    // Quoted when the shell would split it, so that the line can be pasted.
+    std::string stack_file = (dir / "stack.toml").string();
+    if (stack_file.find_first_of(" \t'\"$`\\") != std::string::npos) stack_file = "'" + stack_file + "'";
+    out.result(fmt::format("next: mldeploy up {}", stack_file));
     out.result(fmt::format("then: curl http://localhost:{}{}", in.publish, in.health_path));
     return 0;
 }

@@ -9,7 +9,7 @@ NAME=cl-init
 if [[ $API == */libpod ]]; then PORT=18210; else PORT=18211; fi
 trap 'cleanup_stack $NAME; rm -rf "$WORK"' EXIT
 
-DIR=$WORK/My Model Server
+DIR="$WORK/My Model Server"
 mkdir -p "$DIR"
 cat >"$DIR/server.py" <<'PY'
 import json, os
@@ -49,7 +49,7 @@ for f in stack.toml Containerfile .dockerignore; do
   check "init: wrote $f" test -f "$DIR/$f"
   check "init: says it wrote $f" contains "$OUT" "wrote $DIR/$f"
 done
-check "init: prints the next command" contains "$OUT" "next: mldeploy up $DIR/stack.toml"
+check "init: prints the next command (quoted: the path has spaces)" contains "$OUT" "next: mldeploy up '$DIR/stack.toml'"
 check "init: found the health path in server.py" contains "$(cat "$DIR/stack.toml")" 'path = "/healthz"'
 check "init: the server runs as written" contains "$(cat "$DIR/Containerfile")" 'CMD \["python3", "server.py"\]'
 
