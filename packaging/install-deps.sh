@@ -50,6 +50,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ $had_policy = 1 ] || rm -f /usr/sbin/policy-rc.d
 fi
 
+# Taplo checks stack files against `mldeploy schema` (tests/e2e/cli_test.sh): npm's
+# @taplo/cli, pinned. Node and npm from Debian, unless a node with npm is already
+# installed (Debian's npm package conflicts with NodeSource's nodejs, which has npm).
+TAPLO_VERSION=0.7.0
+if ! command -v npm >/dev/null 2>&1; then
+  log "installing nodejs and npm (for Taplo)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if ! npm ls -g --depth=0 "@taplo/cli@$TAPLO_VERSION" >/dev/null 2>&1; then
+  log "installing @taplo/cli@$TAPLO_VERSION with npm"
+  npm install -g --no-audit --no-fund "@taplo/cli@$TAPLO_VERSION" >/dev/null
+fi
+
 # crun 1.8 fails on this kernel's hybrid cgroups; runc works. The hard limits
 # for open files and processes cannot be raised here, so pin them.
 conf=/etc/containers/containers.conf

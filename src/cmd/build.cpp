@@ -35,7 +35,8 @@ Command build_command() {
                 auto service = std::make_shared<std::string>();
                 app.add_option("SERVICE", *service, "Only this service");
                 return [service](const GlobalOptions& g) { return run_build(g, *service); };
-            }};
+            },
+            "mldeploy build recommender -f stacks/movies.toml", uses::file | uses::host};
 }
 
 }  // namespace mldeploy::cmd

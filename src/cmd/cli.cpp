@@ -1,18 +1,24 @@
 #include "cmd/cli.hpp"
 
 #include "cmd/commands.hpp"
+#include "cmd/help.hpp"
 #include "deploy/errors.hpp"
 #include "engine/engine.hpp"
 #include "stack/load.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 namespace mldeploy::cmd {
 namespace {
 
 std::vector<Command> command_table() {
     return {up_command(),   scale_command(), down_command(),   ps_command(),
-            logs_command(), build_command(), config_command(), version_command(), completion_command()};
+            logs_command(), build_command(), config_command(), version_command(),
+            init_command(), schema_command(), completion_command()};
 }
 
 void add_global_options(CLI::App& app, GlobalOptions& g) {
@@ -43,10 +49,28 @@ int run_cli(int argc, char** argv) {
 
     Runner selected;
     std::vector<std::pair<CLI::App*, Runner>> runners;
+    std::vector<std::string> names;
     for (const auto& command : command_table()) {
         auto* sub = app.add_subcommand(command.name, command.summary);
         sub->fallthrough();
         runners.emplace_back(sub, command.setup(*sub));
+        sub->footer(help_footer(command, sub->get_option_no_throw("-f") != nullptr));
+        names.emplace_back(command.name);
+    }
+
+    // CLI11 answers an unknown command with "A subcommand is required": say which
+    // word was not understood, and what was meant.
+    const std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+    const auto word = command_word(args);
+    if (word && std::find(names.begin(), names.end(), *word) == names.end()) {
+        output().error(unknown_command_message(*word, names));
+        return 2;
+    }
+    const bool wants_help =
+        std::any_of(args.begin(), args.end(), [](const auto& a) { return a == "-h" || a == "--help"; });
+    if (!word && !wants_help) {
+        output().error(missing_command_message(names));
+        return 2;
     }
 
     try {

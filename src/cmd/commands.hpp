@@ -14,5 +14,7 @@ Command build_command();
 Command config_command();
 Command version_command();
 Command completion_command();
+Command schema_command();
+Command init_command();
 
 }  // namespace mldeploy::cmd

@@ -19,7 +19,8 @@ Command completion_command() {
                     else output().result(fish_completion(model));
                     return 0;
                 };
-            }};
+            },
+            "source <(mldeploy completion bash)", 0};
 }
 
 }  // namespace mldeploy::cmd

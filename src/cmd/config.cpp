@@ -17,7 +17,8 @@ Command config_command() {
                     else output().result(stack::to_toml(stack, !*show_secrets));
                     return 0;
                 };
-            }};
+            },
+            "mldeploy config -f stacks/movies.toml --format json", uses::file | uses::format};
 }
 
 }  // namespace mldeploy::cmd

@@ -35,12 +35,24 @@ public:
 
 using Runner = std::function<int(const GlobalOptions&)>;
 
+// The global options a command reads, for its --help (-q, -v and --no-color
+// apply to every command and are always listed).
+namespace uses {
+inline constexpr unsigned file = 1;     // -f, --file
+inline constexpr unsigned stack = 2;    // -s, --stack
+inline constexpr unsigned host = 4;     // -H, --host and --engine
+inline constexpr unsigned format = 8;   // --format
+}  // namespace uses
+
 // One entry per command: its name, one line of help, and a function that adds
-// its options to the subcommand and returns what runs it.
+// its options to the subcommand and returns what runs it; then one example
+// command line and the global options it reads, both shown by its --help.
 struct Command {
     const char* name;
     const char* summary;
     std::function<Runner(CLI::App&)> setup;
+    const char* example = "";
+    unsigned globals = 0;
 };
 
 // The stack file the command means: `positional` (up's argument), -f, or

@@ -38,7 +38,8 @@ Command down_command() {
                                "balancer's `timeout`; 0: at once)")
                     ->check(CLI::Range(0, 86400));
                 return [drain_s](const GlobalOptions& g) { return run_down(g, *drain_s); };
-            }};
+            },
+            "mldeploy down -s movies", uses::file | uses::stack | uses::host};
 }
 
 }  // namespace mldeploy::cmd

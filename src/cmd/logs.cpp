@@ -214,7 +214,8 @@ Command logs_command() {
                 app.add_flag("-t,--timestamps", o->timestamps, "Start each line with the engine's time of it");
                 app.add_flag("--balancer", o->balancer, "Include the balancer's log");
                 return [o](const GlobalOptions& g) { return run_logs(g, *o); };
-            }};
+            },
+            "mldeploy logs recommender --follow --tail 20", uses::file | uses::stack | uses::host};
 }
 
 }  // namespace mldeploy::cmd

@@ -187,7 +187,8 @@ Command ps_command() {
                 app.add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));
                 app.add_flag("--no-probe", *no_probe, "Do not probe the replicas' health (faster)");
                 return [format, no_probe](const GlobalOptions& g) { return run_ps(g, *format, !*no_probe); };
-            }};
+            },
+            "mldeploy ps --format json", uses::file | uses::stack | uses::host | uses::format};
 }
 
 }  // namespace mldeploy::cmd

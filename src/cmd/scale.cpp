@@ -65,7 +65,8 @@ Command scale_command() {
                                "service's `drain`, else the balancer's `timeout`)")
                     ->check(CLI::Range(0, 86400));
                 return [o](const GlobalOptions& g) { return run_scale(g, *o); };
-            }};
+            },
+            "mldeploy scale recommender --replicas 4", uses::file | uses::stack | uses::host};
 }
 
 }  // namespace mldeploy::cmd

@@ -81,7 +81,8 @@ Command up_command() {
                                "service's `drain`, else the balancer's `timeout`)")
                     ->check(CLI::Range(0, 86400));
                 return [o](const GlobalOptions& g) { return run_up(g, *o); };
-            }};
+            },
+            "mldeploy up stacks/movies.toml", uses::file | uses::host};
 }
 
 }  // namespace mldeploy::cmd

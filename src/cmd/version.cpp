@@ -32,7 +32,8 @@ Command version_command() {
                         output().result("engine   none answered: " + problem);
                     return 0;
                 };
-            }};
+            },
+            "mldeploy version --format json", uses::host | uses::format};
 }
 
 }  // namespace mldeploy::cmd

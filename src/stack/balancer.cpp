@@ -1,4 +1,5 @@
 #include "stack/checks.hpp"
+#include "stack/keys.hpp"
 #include "stack/rules.hpp"
 #include "stack/sections.hpp"
 #include "util/suggest.hpp"
@@ -8,9 +9,6 @@
 namespace mldeploy::stack::detail {
 namespace {
 
-const std::vector<std::string> balancer_keys{"image", "port", "host_ip", "algorithm", "max_body", "timeout", "routes"};
-const std::vector<std::string> route_keys{"path", "service"};
-const std::vector<std::string> algorithms{"round_robin", "least_conn", "ip_hash", "random"};
 
 std::vector<std::string> names_of(const std::vector<Service>& services) {
     std::vector<std::string> names;
@@ -34,7 +32,7 @@ bool check_route_service(Context& ctx, const Located<std::string>& service, cons
 std::optional<Route> read_route(Context& ctx, const toml::table& table, const std::vector<Service>& services,
                                 std::map<std::string, SourcePos>& seen_paths) {
     TableReader reader(ctx, table, "balancer.routes", true);
-    reader.allow_only(route_keys);
+    reader.allow_only(keys::route);
     auto path = reader.string("path", Need::required);
     auto service = reader.string("service", Need::required);
     bool path_ok = path && check_url_path(ctx, "path", *path);
@@ -115,13 +113,13 @@ Balancer read_balancer(Context& ctx, const toml::table* table, const std::vector
         return balancer;
     }
     TableReader reader(ctx, *table, "balancer");
-    reader.allow_only(balancer_keys);
+    reader.allow_only(keys::balancer);
     if (auto image = reader.string("image"); image && check_image_reference(ctx, "image", *image))
         balancer.image = image->value;
     if (auto port = reader.integer("port", Need::required)) balancer.port = port_number(ctx, "port", *port).value_or(0);
     read_host_ip(reader, balancer);
     if (auto algorithm = reader.string("algorithm");
-        algorithm && check_one_of(ctx, "algorithm", *algorithm, algorithms))
+        algorithm && check_one_of(ctx, "algorithm", *algorithm, keys::algorithms))
         balancer.algorithm = algorithm->value;
     if (auto max_body = reader.size("max_body")) balancer.max_body_bytes = max_body->value;
     if (auto timeout = duration_at_least(reader, "timeout", Millis{1000})) balancer.timeout = *timeout;

@@ -1,4 +1,5 @@
 #include "stack/checks.hpp"
+#include "stack/keys.hpp"
 #include "stack/rules.hpp"
 #include "stack/sections.hpp"
 
@@ -10,8 +11,6 @@ namespace mldeploy::stack::detail {
 namespace {
 
 namespace fs = std::filesystem;
-
-const std::vector<std::string> build_keys{"context", "dockerfile", "args"};
 
 std::optional<fs::path> build_context(Context& ctx, const Located<std::string>& written) {
     fs::path context = ctx.resolve(written.value);
@@ -91,7 +90,7 @@ std::optional<std::string> dockerfile(Context& ctx, const fs::path& context,
 
 std::optional<Build> read_build_table(const TableReader& service, const toml::table& table) {
     TableReader reader(service.context(), table, service.child("build"));
-    reader.allow_only(build_keys);
+    reader.allow_only(keys::build);
     auto written_context = reader.string("context", Need::required);
     auto written_dockerfile = reader.string("dockerfile");
     auto args = read_variables(reader, "args");

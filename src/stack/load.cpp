@@ -1,5 +1,7 @@
 #include "stack/load.hpp"
 
+#include "stack/dotenv.hpp"
+#include "stack/keys.hpp"
 #include "stack/reader.hpp"
 #include "stack/rules.hpp"
 #include "stack/sections.hpp"
@@ -17,9 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace detail;
-
-const std::vector<std::string> top_level_keys{"name", "network", "services", "balancer"};
-const std::vector<std::string> network_keys{"name"};
 
 [[noreturn]] void fail(const std::string& file_label, int line, int column, std::string message) {
     throw StackError({Diagnostic{{file_label, line, column}, std::move(message)}});
@@ -49,7 +48,7 @@ std::string read_network(const TableReader& top, const std::string& stack_name) 
     const toml::table* table = top.subtable("network");
     if (table == nullptr) return default_name;
     TableReader network(top.context(), *table, "network");
-    network.allow_only(network_keys);
+    network.allow_only(keys::network);
     auto name = network.string("name");
     if (!name) return default_name;
     if (!is_valid_network_name(name->value)) {
@@ -83,7 +82,7 @@ std::vector<Service> read_services(const TableReader& top, const std::string& st
 
 Stack read_stack(Context& ctx, const toml::table& root) {
     TableReader top(ctx, root, "");
-    top.allow_only(top_level_keys);
+    top.allow_only(keys::top_level);
     Stack stack;
     stack.name = read_stack_name(top);
     stack.network = read_network(top, stack.name);
@@ -128,7 +127,9 @@ Stack load_stack_text(std::string_view text, const fs::path& file, const EnvLook
 }
 
 Stack load_stack_file(const fs::path& file, const EnvLookup& env) {
-    return load_stack_text(read_file_text(file), file, env);
+    std::string text = read_file_text(file);
+    const fs::path dir = fs::absolute(file).lexically_normal().parent_path();
+    return load_stack_text(text, file, with_dotenv(dir, env));
 }
 
 }  // namespace mldeploy::stack

@@ -37,7 +37,8 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 // The process environment.
 EnvLookup process_env();
 
-// Loads and validates a stack from a file. Throws StackError.
+// Loads and validates a stack from a file; ${VAR} looks in `env`, then in the
+// .env file next to the stack file (stack/dotenv.hpp). Throws StackError.
 Stack load_stack_file(const std::filesystem::path& file, const EnvLookup& env = process_env());
 
 // Same, from text already in memory; `file` names it in messages and anchors

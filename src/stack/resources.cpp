@@ -1,4 +1,5 @@
 #include "stack/checks.hpp"
+#include "stack/keys.hpp"
 #include "stack/rules.hpp"
 #include "stack/sections.hpp"
 #include "util/units.hpp"
@@ -7,11 +8,6 @@
 
 namespace mldeploy::stack::detail {
 namespace {
-
-const std::vector<std::string> resource_keys{"cpus", "memory", "gpus"};
-
-constexpr std::int64_t min_memory_bytes = 6LL * 1024 * 1024;  // Docker refuses less
-constexpr double max_cpus = 1024;
 
 std::optional<std::string> read_gpus(const TableReader& resources) {
     const toml::node* node = resources.find("gpus");
@@ -42,21 +38,22 @@ Resources read_resources(const TableReader& service) {
     const toml::table* table = service.subtable("resources");
     if (table == nullptr) return resources;
     TableReader reader(service.context(), *table, service.child("resources"));
-    reader.allow_only(resource_keys);
+    reader.allow_only(keys::resources);
     Context& ctx = reader.context();
     if (auto cpus = reader.number("cpus")) {
-        if (cpus->value > 0 && cpus->value <= max_cpus)
+        if (cpus->value > 0 && cpus->value <= keys::max_cpus)
             resources.cpus = cpus->value;
         else
-            ctx.error(cpus->pos,
-                      fmt::format("'cpus' must be more than 0 and at most {}, not {}", max_cpus, cpus->value));
+            ctx.error(cpus->pos, fmt::format("'cpus' must be more than 0 and at most {}, not {}", keys::max_cpus,
+                                             cpus->value));
     }
     if (auto memory = reader.size("memory")) {
-        if (memory->value >= min_memory_bytes)
+        if (memory->value >= keys::min_memory_bytes)
             resources.memory_bytes = memory->value;
         else
-            ctx.error(memory->pos, fmt::format("'memory' must be at least {}, not {}",
-                                               util::format_size(min_memory_bytes), util::format_size(memory->value)));
+            ctx.error(memory->pos,
+                      fmt::format("'memory' must be at least {}, not {}", util::format_size(keys::min_memory_bytes),
+                                  util::format_size(memory->value)));
     }
     resources.gpus = read_gpus(reader);
     return resources;

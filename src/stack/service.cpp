@@ -1,4 +1,5 @@
 #include "stack/checks.hpp"
+#include "stack/keys.hpp"
 #include "stack/rules.hpp"
 #include "stack/sections.hpp"
 
@@ -7,11 +8,6 @@
 namespace mldeploy::stack::detail {
 namespace {
 
-const std::vector<std::string> service_keys{"build", "image",   "port",    "replicas", "command",
-                                            "env",   "volumes", "restart", "health",   "resources", "drain"};
-const std::vector<std::string> restart_policies{"no", "on-failure", "always", "unless-stopped"};
-
-constexpr int max_replicas = 1000;
 
 void check_service_name(Context& ctx, const std::string& name, const SourcePos& pos) {
     if (is_valid_name(name)) return;
@@ -60,9 +56,9 @@ std::optional<int> read_replicas(const TableReader& service) {
                                 fmt::format("'replicas' cannot be negative ({}); use 0 to run none", replicas->value));
         return std::nullopt;
     }
-    if (replicas->value > max_replicas) {
+    if (replicas->value > keys::max_replicas) {
         service.context().error(replicas->pos, fmt::format("'replicas' is {}; at most {} replicas are allowed",
-                                                           replicas->value, max_replicas));
+                                                           replicas->value, keys::max_replicas));
         return std::nullopt;
     }
     return static_cast<int>(replicas->value);
@@ -74,7 +70,7 @@ Service read_service(const TableReader& services, const toml::key& name, const t
                      const std::string& stack_name) {
     Context& ctx = services.context();
     TableReader reader(ctx, table, services.child(name.str()));
-    reader.allow_only(service_keys);
+    reader.allow_only(keys::service);
     Service service;
     service.name = name.str();
     service.pos = reader.pos();
@@ -87,7 +83,7 @@ Service read_service(const TableReader& services, const toml::key& name, const t
     service.command = read_command(reader);
     service.env = read_variables(reader, "env");
     service.volumes = read_volumes(reader);
-    if (auto restart = reader.string("restart"); restart && check_one_of(ctx, "restart", *restart, restart_policies))
+    if (auto restart = reader.string("restart"); restart && check_one_of(ctx, "restart", *restart, keys::restart_policies))
         service.restart = restart->value;
     service.health = read_health(reader);
     service.resources = read_resources(reader);

@@ -1,4 +1,5 @@
 #include "stack/checks.hpp"
+#include "stack/keys.hpp"
 #include "stack/rules.hpp"
 #include "stack/sections.hpp"
 
@@ -12,8 +13,6 @@ namespace mldeploy::stack::detail {
 namespace {
 
 namespace fs = std::filesystem;
-
-const std::vector<std::string> volume_options{"ro", "rw", "z", "Z"};
 
 bool read_volume_source(Context& ctx, const Located<std::string>& spec, const std::string& source, Volume& volume) {
     if (source.starts_with('.') || source.starts_with('/')) {
@@ -39,11 +38,11 @@ bool read_volume_source(Context& ctx, const Located<std::string>& spec, const st
     return true;
 }
 
-bool check_volume_options(Context& ctx, const Located<std::string>& spec, const std::string& options) {
+bool check_keys::volume_options(Context& ctx, const Located<std::string>& spec, const std::string& options) {
     for (const auto& option : split(options, ',')) {
-        if (std::find(volume_options.begin(), volume_options.end(), option) == volume_options.end()) {
+        if (std::find(keys::volume_options.begin(), keys::volume_options.end(), option) == keys::volume_options.end()) {
             ctx.error(spec.pos, fmt::format("volume option {} in {} must be one of {}", in_quotes(option),
-                                            in_quotes(spec.value), join(volume_options)));
+                                            in_quotes(spec.value), join(keys::volume_options)));
             return false;
         }
     }
@@ -66,7 +65,7 @@ std::optional<Volume> parse_volume(Context& ctx, const Located<std::string>& spe
     }
     volume.target = parts[1];
     if (parts.size() == 3) {
-        if (!check_volume_options(ctx, spec, parts[2])) return std::nullopt;
+        if (!check_keys::volume_options(ctx, spec, parts[2])) return std::nullopt;
         volume.options = parts[2];
     }
     return volume;

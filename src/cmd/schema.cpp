@@ -1,0 +1,19 @@
+// mldeploy schema: the stack file's JSON Schema, for editors (Taplo, Even Better
+// TOML). Reads nothing and never opens the engine's socket.
+#include "cmd/commands.hpp"
+#include "stack/schema.hpp"
+
+namespace mldeploy::cmd {
+
+Command schema_command() {
+    return {"schema", "Print the stack file's JSON Schema (for editors)",
+            [](CLI::App&) -> Runner {
+                return [](const GlobalOptions&) {
+                    output().result(stack::stack_schema().dump(2));
+                    return 0;
+                };
+            },
+            "mldeploy schema > stack.schema.json", 0};
+}
+
+}  // namespace mldeploy::cmd

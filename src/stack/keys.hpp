@@ -1,0 +1,33 @@
+// The keys each table of a stack file may hold, and the closed sets and limits
+// of its values: one list that the loader checks against (allow_only, check_one_of)
+// and the JSON Schema (stack/schema.hpp) is built from, so the two cannot drift.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mldeploy::stack::keys {
+
+inline const std::vector<std::string> top_level{"name", "network", "services", "balancer"};
+inline const std::vector<std::string> network{"name"};
+inline const std::vector<std::string> service{"build", "image",   "port",    "replicas", "command",
+                                              "env",   "volumes", "restart", "health",   "resources", "drain"};
+inline const std::vector<std::string> build{"context", "dockerfile", "args"};
+inline const std::vector<std::string> health{"path", "interval", "timeout", "retries", "start_period"};
+inline const std::vector<std::string> resources{"cpus", "memory", "gpus"};
+inline const std::vector<std::string> balancer{"image", "port",    "host_ip", "algorithm",
+                                               "max_body", "timeout", "routes"};
+inline const std::vector<std::string> route{"path", "service"};
+
+inline const std::vector<std::string> restart_policies{"no", "on-failure", "always", "unless-stopped"};
+inline const std::vector<std::string> algorithms{"round_robin", "least_conn", "ip_hash", "random"};
+inline const std::vector<std::string> volume_options{"ro", "rw", "z", "Z"};
+
+inline constexpr int max_replicas = 1000;
+inline constexpr int min_retries = 1;
+inline constexpr int max_retries = 100;
+inline constexpr double max_cpus = 1024;
+inline constexpr std::int64_t min_memory_bytes = 6LL * 1024 * 1024;  // Docker refuses less
+
+}  // namespace mldeploy::stack::keys

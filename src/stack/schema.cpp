@@ -1,0 +1,210 @@
+#include "stack/schema.hpp"
+
+#include "stack/keys.hpp"
+#include "stack/rules.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mldeploy::stack {
+namespace {
+
+using nlohmann::json;
+
+// String values are interpolated before they are checked, so a value holding
+// '$' (${VAR}, $VAR, $$) may be anything once expanded: every pattern lets it by.
+std::string or_interpolated(const std::string& pattern) {
+    return "^(?:" + pattern + "|.*\\$.*)$";
+}
+const std::string interpolated = ".*\\$.*";
+
+json text(const std::string& description) {
+    return {{"type", "string"}, {"description", description}};
+}
+
+json patterned(const std::string& pattern, const std::string& description) {
+    return {{"type", "string"}, {"pattern", or_interpolated(pattern)}, {"description", description}};
+}
+
+json one_of(const std::vector<std::string>& values, const std::string& description) {
+    // The enum for completion; the pattern for a value that is a ${VAR}.
+    return {{"type", "string"},
+            {"anyOf", json::array({{{"enum", values}}, {{"pattern", "^" + interpolated + "$"}}})},
+            {"description", description}};
+}
+
+json integer(long long minimum, long long maximum, const std::string& description) {
+    return {{"type", "integer"}, {"minimum", minimum}, {"maximum", maximum}, {"description", description}};
+}
+
+// An object with exactly the keys in `allowed` (the loader's list); `properties`
+// must describe each of them, no more, no less, or this is a bug caught by the tests.
+json table(const std::vector<std::string>& allowed, std::map<std::string, json> properties,
+           const std::vector<std::string>& required, const std::string& description) {
+    json props = json::object();
+    for (const auto& key : allowed) {
+        auto found = properties.find(key);
+        if (found == properties.end()) throw std::logic_error("schema: no description of key '" + key + "'");
+        props[key] = std::move(found->second);
+        properties.erase(found);
+    }
+    if (!properties.empty())
+        throw std::logic_error("schema: key '" + properties.begin()->first + "' is not one the loader accepts");
+    json schema{{"type", "object"},
+                {"description", description},
+                {"properties", std::move(props)},
+                {"additionalProperties", false}};
+    if (!required.empty()) schema["required"] = required;
+    return schema;
+}
+
+const std::string name_pattern = fmt::format("[a-z0-9][a-z0-9_-]{{0,{}}}", detail::max_name_length - 1);
+const std::string network_pattern = fmt::format("[a-z0-9][a-z0-9_.-]{{0,{}}}", detail::max_name_length - 1);
+const std::string variable_pattern = "^[A-Za-z_][A-Za-z0-9_]*$";
+const std::string image_part = "[A-Za-z0-9][A-Za-z0-9._:@-]*";
+const std::string image_pattern = image_part + "(?:/" + image_part + ")*";
+const std::string url_path_pattern = "/[A-Za-z0-9/._~!&()*+,=:@%-]*";
+const std::string duration_pattern = "[0-9]+(?:\\.[0-9]+)?(?:ms|s|m|h)";
+const std::string size_pattern = "[0-9]+(?:\\.[0-9]+)?[kKmMgG]?";
+const std::string ipv4_octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+const std::string ip_pattern =
+    "(?:" + ipv4_octet + "(?:\\." + ipv4_octet + "){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)";
+
+std::string volume_pattern() {
+    std::string option = "(?:";
+    for (std::size_t i = 0; i < keys::volume_options.size(); ++i)
+        option += (i == 0 ? "" : "|") + keys::volume_options[i];
+    option += ")";
+    return "(?:[./][^:]*|[A-Za-z0-9][A-Za-z0-9_.-]*):/[^:]*(?::" + option + "(?:," + option + ")*)?";
+}
+
+json duration(const std::string& description) {
+    return patterned(duration_pattern, description + R"( A number and ms, s, m or h, such as "2s" or "500ms".)");
+}
+
+json size(const std::string& description) {
+    return patterned(size_pattern,
+                     description + R"( Bytes, or a number and k, m or g (powers of 1024), such as "512m".)");
+}
+
+json variables(const std::string& description) {
+    return {{"type", "object"},
+            {"description", description},
+            {"propertyNames", {{"pattern", variable_pattern}}},
+            {"additionalProperties", {{"type", json::array({"string", "number", "boolean"})}}}};
+}
+
+json build_schema() {
+    json as_table = table(keys::build,
+                          {{"context", text("The build context: a folder, relative to the stack file.")},
+                           {"dockerfile", text("The Containerfile or Dockerfile, relative to the context "
+                                               "(default: Containerfile, then Dockerfile).")},
+                           {"args", variables("Build arguments (ARG), NAME = value.")}},
+                          {"context"}, "The build: its context, dockerfile and build arguments.");
+    return {{"description", "The build context (a folder, relative to the stack file), or a table with context, "
+                            "dockerfile and args."},
+            {"anyOf", json::array({{{"type", "string"}}, std::move(as_table)})}};
+}
+
+json health_schema() {
+    return table(keys::health,
+                 {{"path", patterned(url_path_pattern, "HTTP GET on the replica's port must answer 2xx.")},
+                  {"interval", duration("Time between probes (at least 1ms).")},
+                  {"timeout", duration("Longest a probe may take (at least 1ms).")},
+                  {"retries", integer(keys::min_retries, keys::max_retries, "Failed probes before unhealthy.")},
+                  {"start_period", duration("Time a replica gets to start before failures count.")}},
+                 {}, "How a replica is probed; it takes traffic only once healthy.");
+}
+
+json resources_schema() {
+    return table(
+        keys::resources,
+        {{"cpus",
+          {{"type", "number"},
+           {"exclusiveMinimum", 0},
+           {"maximum", keys::max_cpus},
+           {"description", "CPUs per replica."}}},
+         {"memory", size("Memory per replica (at least 6m).")},
+         {"gpus",
+          {{"description", "GPUs per replica: a count, or \"all\"."},
+           {"anyOf", json::array({{{"type", "integer"}, {"minimum", 0}}, {{"type", "string"}, {"enum", json::array({"all"})}}})}}}},
+        {}, "Limits per replica.");
+}
+
+json service_schema() {
+    json service = table(
+        keys::service,
+        {{"build", build_schema()},
+         {"image", patterned(image_pattern, "The tag to build, or the image to run when there is no build.")},
+         {"port", integer(1, 65535, "The port the model listens on inside its container.")},
+         {"replicas", integer(0, keys::max_replicas, "How many replicas (default 1; 0 runs none).")},
+         {"command",
+          {{"type", "array"},
+           {"items", {{"type", "string"}}},
+           {"description", "The command, one string per argument."}}},
+         {"env", variables("Environment variables, NAME = value; values may use ${VAR} and ${VAR:-default}.")},
+         {"volumes",
+          {{"type", "array"},
+           {"items", patterned(volume_pattern(), "\"source:target[:options]\": a host path starting with '.' or '/' "
+                                                 "(relative to the stack file) or a volume name; options ro, rw, z, "
+                                                 "Z.")},
+           {"description", "Volumes to mount."}}},
+         {"restart", one_of(keys::restart_policies, "The engine's restart policy.")},
+         {"health", health_schema()},
+         {"resources", resources_schema()},
+         {"drain", duration("How long a leaving replica's requests in flight may take to end (scale-in, rolling "
+                            "update); default: the balancer's timeout.")}},
+        {"port"}, "A model service: its image or build, port, replicas and settings.");
+    // Without a build, the image to run is needed.
+    service["anyOf"] = json::array({{{"required", json::array({"image"})}}, {{"required", json::array({"build"})}}});
+    return service;
+}
+
+json balancer_schema() {
+    json route = table(keys::route,
+                       {{"path", patterned(url_path_pattern, "The path prefix routed to the service.")},
+                        {"service", {{"type", "string"}, {"description", "A service of this stack."}}}},
+                       {"path", "service"}, "A path prefix and the service it goes to.");
+    return table(keys::balancer,
+                 {{"image", patterned(image_pattern, "The balancer's image (default docker.io/library/nginx:stable).")},
+                  {"port", integer(1, 65535, "The host port the balancer publishes.")},
+                  {"host_ip", patterned(ip_pattern, "The host address to publish on (default 0.0.0.0).")},
+                  {"algorithm", one_of(keys::algorithms, "How requests are spread (default round_robin).")},
+                  {"max_body", size("The largest request body (default 100m).")},
+                  {"timeout", duration("Longest a replica may take to answer (at least 1s; default 300s).")},
+                  {"routes",
+                   {{"type", "array"},
+                    {"items", std::move(route)},
+                    {"description", "Which path goes to which service; optional with one service."}}}},
+                 {"port"}, "The nginx balancer in front of the replicas.");
+}
+
+}  // namespace
+
+json stack_schema() {
+    json schema = table(
+        keys::top_level,
+        {{"name", patterned(name_pattern, "The stack's name: lowercase letters, digits, '-' and '_', at most 40.")},
+         {"network",
+          table(keys::network,
+                {{"name", patterned(network_pattern, "The network's name (default <name>_net).")}}, {},
+                "The stack's network.")},
+         {"services",
+          {{"type", "object"},
+           {"description", "One table per model service, [services.<name>]."},
+           {"minProperties", 1},
+           {"propertyNames", {{"pattern", "^" + name_pattern + "$"}}},
+           {"additionalProperties", service_schema()}}},
+         {"balancer", balancer_schema()}},
+        {"name", "services", "balancer"}, "An mldeploy stack file.");
+    json root{{"$schema", "http://json-schema.org/draft-07/schema#"},
+              {"title", "mldeploy stack file"}};
+    root.update(schema);
+    return root;
+}
+
+}  // namespace mldeploy::stack
