@@ -38,7 +38,7 @@ bool read_volume_source(Context& ctx, const Located<std::string>& spec, const st
     return true;
 }
 
-bool check_keys::volume_options(Context& ctx, const Located<std::string>& spec, const std::string& options) {
+bool check_volume_options(Context& ctx, const Located<std::string>& spec, const std::string& options) {
     for (const auto& option : split(options, ',')) {
         if (std::find(keys::volume_options.begin(), keys::volume_options.end(), option) == keys::volume_options.end()) {
             ctx.error(spec.pos, fmt::format("volume option {} in {} must be one of {}", in_quotes(option),
@@ -65,7 +65,7 @@ std::optional<Volume> parse_volume(Context& ctx, const Located<std::string>& spe
     }
     volume.target = parts[1];
     if (parts.size() == 3) {
-        if (!check_keys::volume_options(ctx, spec, parts[2])) return std::nullopt;
+        if (!check_volume_options(ctx, spec, parts[2])) return std::nullopt;
         volume.options = parts[2];
     }
     return volume;
