@@ -34,9 +34,7 @@ void expect(bool ok, const char* promise, std::string_view value = {}) {
     if (!ok) broken(promise, value);
 }
 
-bool has_nul(std::string_view text) {
-    return text.find('\0') != std::string_view::npos;
-}
+bool has_nul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
 
 void check_promises(const Stack& stack) {
     expect(is_valid_name(stack.name), "stack name is valid", stack.name);

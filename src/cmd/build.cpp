@@ -15,7 +15,8 @@ int run_build(const GlobalOptions& g, const std::string& service) {
     for (const auto& s : stack.services) {
         if (!service.empty() && s.name != service) continue;
         if (!s.build) {
-            if (!service.empty()) throw UsageError(fmt::format("service '{}' has no build: it runs image {}", s.name, s.image));
+            if (!service.empty())
+                throw UsageError(fmt::format("service '{}' has no build: it runs image {}", s.name, s.image));
             continue;
         }
         // Always a real build, unlike `up`: the build hash cannot see a changed
@@ -31,7 +32,8 @@ int run_build(const GlobalOptions& g, const std::string& service) {
 }  // namespace
 
 Command build_command() {
-    return {"build", "Build the images of the stack's services", [](CLI::App& app) -> Runner {
+    return {"build", "Build the images of the stack's services",
+            [](CLI::App& app) -> Runner {
                 auto service = std::make_shared<std::string>();
                 app.add_option("SERVICE", *service, "Only this service");
                 return [service](const GlobalOptions& g) { return run_build(g, *service); };

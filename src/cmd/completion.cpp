@@ -6,7 +6,8 @@
 namespace mldeploy::cmd {
 
 Command completion_command() {
-    return {"completion", "Print a shell completion script (bash, zsh or fish)", [](CLI::App& app) -> Runner {
+    return {"completion", "Print a shell completion script (bash, zsh or fish)",
+            [](CLI::App& app) -> Runner {
                 auto shell = std::make_shared<std::string>();
                 app.add_option("SHELL", *shell, "bash, zsh or fish")
                     ->required()
@@ -14,9 +15,12 @@ Command completion_command() {
                 // Read at run time: by then every command is registered on the parent.
                 return [shell, &app](const GlobalOptions&) {
                     const auto model = completion_model(*app.get_parent());
-                    if (*shell == "bash") output().result(bash_completion(model));
-                    else if (*shell == "zsh") output().result(zsh_completion(model));
-                    else output().result(fish_completion(model));
+                    if (*shell == "bash")
+                        output().result(bash_completion(model));
+                    else if (*shell == "zsh")
+                        output().result(zsh_completion(model));
+                    else
+                        output().result(fish_completion(model));
                     return 0;
                 };
             },

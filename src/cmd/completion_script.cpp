@@ -38,12 +38,15 @@ CompletionOption read_option(const CLI::Option& o) {
         for (const auto& l : o.get_lnames()) c.names.push_back("--" + l);
     }
     c.description = o.get_description();
-    c.takes_value = positional || o.get_expected_max() != 0;   // flags expect 0 values
+    c.takes_value = positional || o.get_expected_max() != 0;  // flags expect 0 values
     c.choices = choices_in(o.get_type_name());
     const auto& first = c.names.front();
-    if (!c.choices.empty()) c.kind = ValueKind::choices;
-    else if (o.get_type_name() == "PATH" || first.find("FILE") != std::string::npos) c.kind = ValueKind::file;
-    else if (first == "SERVICE") c.kind = ValueKind::service;
+    if (!c.choices.empty())
+        c.kind = ValueKind::choices;
+    else if (o.get_type_name() == "PATH" || first.find("FILE") != std::string::npos)
+        c.kind = ValueKind::file;
+    else if (first == "SERVICE")
+        c.kind = ValueKind::service;
     return c;
 }
 
@@ -51,8 +54,10 @@ void read_options(const CLI::App& app, std::vector<CompletionOption>& options,
                   std::vector<CompletionOption>* positionals) {
     for (const auto* o : app.get_options()) {
         auto c = read_option(*o);
-        if (o->nonpositional()) options.push_back(std::move(c));
-        else if (positionals) positionals->push_back(std::move(c));
+        if (o->nonpositional())
+            options.push_back(std::move(c));
+        else if (positionals)
+            positionals->push_back(std::move(c));
     }
 }
 
@@ -67,9 +72,8 @@ bool shares_a_name(const CompletionOption& a, const std::vector<CompletionOption
 std::vector<std::string> global_names_in(const CompletionCommand& c, const CompletionOption& g) {
     std::vector<std::string> out;
     for (const auto& n : g.names)
-        if (std::ranges::none_of(c.options, [&](const CompletionOption& o) {
-                return std::ranges::find(o.names, n) != o.names.end();
-            }))
+        if (std::ranges::none_of(
+                c.options, [&](const CompletionOption& o) { return std::ranges::find(o.names, n) != o.names.end(); }))
             out.push_back(n);
     return out;
 }
@@ -85,10 +89,14 @@ std::string join(const std::vector<std::string>& words, std::string_view sep = "
 
 std::string value_word(const CompletionOption& o) {
     switch (o.kind) {
-    case ValueKind::file: return "file";
-    case ValueKind::service: return "service";
-    case ValueKind::choices: return "choices:" + join(o.choices);
-    case ValueKind::none: break;
+        case ValueKind::file:
+            return "file";
+        case ValueKind::service:
+            return "service";
+        case ValueKind::choices:
+            return "choices:" + join(o.choices);
+        case ValueKind::none:
+            break;
     }
     return "none";
 }
@@ -132,7 +140,8 @@ std::string bash_options_case(const CompletionModel& m) {
 std::string bash_positional_case(const CompletionModel& m) {
     std::string out;
     for (const auto& c : m.commands)
-        if (!c.positionals.empty()) out += fmt::format("        {}) echo '{}' ;;\n", c.name, value_word(c.positionals[0]));
+        if (!c.positionals.empty())
+            out += fmt::format("        {}) echo '{}' ;;\n", c.name, value_word(c.positionals[0]));
     return out;
 }
 
@@ -145,19 +154,26 @@ std::vector<std::string> command_names(const CompletionModel& m) {
 std::string zsh_quote(const std::string& s) {
     std::string out;
     for (const char c : s) {
-        if (c == '\'') out += "'\\''";
-        else if (c == '[' || c == ']') out += std::string("\\") + c;
-        else out += c;
+        if (c == '\'')
+            out += "'\\''";
+        else if (c == '[' || c == ']')
+            out += std::string("\\") + c;
+        else
+            out += c;
     }
     return out;
 }
 
 std::string zsh_action(const CompletionOption& o) {
     switch (o.kind) {
-    case ValueKind::file: return "_files";
-    case ValueKind::service: return "_mldeploy_services";
-    case ValueKind::choices: return "(" + join(o.choices) + ")";
-    case ValueKind::none: break;
+        case ValueKind::file:
+            return "_files";
+        case ValueKind::service:
+            return "_mldeploy_services";
+        case ValueKind::choices:
+            return "(" + join(o.choices) + ")";
+        case ValueKind::none:
+            break;
     }
     return " ";
 }
@@ -187,10 +203,18 @@ std::string fish_option(const std::string& condition, const std::vector<std::str
     for (const auto& n : names) line += n.starts_with("--") ? " -l " + n.substr(2) : " -s " + n.substr(1);
     if (o.takes_value) {
         switch (o.kind) {
-        case ValueKind::file: line += " -r -F"; break;
-        case ValueKind::service: line += " -x -a '(__mldeploy_services)'"; break;
-        case ValueKind::choices: line += " -x -a " + fish_quote(join(o.choices)); break;
-        case ValueKind::none: line += " -x"; break;
+            case ValueKind::file:
+                line += " -r -F";
+                break;
+            case ValueKind::service:
+                line += " -x -a '(__mldeploy_services)'";
+                break;
+            case ValueKind::choices:
+                line += " -x -a " + fish_quote(join(o.choices));
+                break;
+            case ValueKind::none:
+                line += " -x";
+                break;
         }
     }
     return line + " -d " + fish_quote(o.description) + "\n";
@@ -288,8 +312,7 @@ std::string zsh_completion(const CompletionModel& m) {
     std::string globals;
     for (const auto& g : m.globals) globals += "        " + zsh_spec(g.names, g) + "\n";
     std::string commands;
-    for (const auto& c : m.commands)
-        commands += fmt::format("        '{}:{}'\n", c.name, zsh_quote(c.description));
+    for (const auto& c : m.commands) commands += fmt::format("        '{}:{}'\n", c.name, zsh_quote(c.description));
     std::string cases;
     for (const auto& c : m.commands) {
         std::string specs;
@@ -299,8 +322,8 @@ std::string zsh_completion(const CompletionModel& m) {
             if (!names.empty()) specs += " \\\n                " + zsh_spec(names, g);
         }
         for (const auto& p : c.positionals)
-            specs += fmt::format(" \\\n                '{}:{}:{}'", p.kind == ValueKind::choices ? "" : ":",
-                                 p.names[0], zsh_quote(zsh_action(p)));
+            specs += fmt::format(" \\\n                '{}:{}:{}'", p.kind == ValueKind::choices ? "" : ":", p.names[0],
+                                 zsh_quote(zsh_action(p)));
         cases += fmt::format("        ({})\n            _arguments{} ;;\n", c.name, specs);
     }
     return fmt::format(R"SH(#compdef mldeploy
@@ -382,9 +405,12 @@ std::string fish_completion(const CompletionModel& m) {
         const auto when = "__fish_seen_subcommand_from " + c.name;
         for (const auto& o : c.options) out += fish_option(when, o.names, o);
         for (const auto& p : c.positionals) {
-            if (p.kind == ValueKind::choices) out += fmt::format("complete -c mldeploy -n {} -a {}\n", fish_quote(when), fish_quote(join(p.choices)));
-            else if (p.kind == ValueKind::service) out += fmt::format("complete -c mldeploy -n {} -a '(__mldeploy_services)'\n", fish_quote(when));
-            else if (p.kind == ValueKind::file) out += fmt::format("complete -c mldeploy -n {} -F\n", fish_quote(when));
+            if (p.kind == ValueKind::choices)
+                out += fmt::format("complete -c mldeploy -n {} -a {}\n", fish_quote(when), fish_quote(join(p.choices)));
+            else if (p.kind == ValueKind::service)
+                out += fmt::format("complete -c mldeploy -n {} -a '(__mldeploy_services)'\n", fish_quote(when));
+            else if (p.kind == ValueKind::file)
+                out += fmt::format("complete -c mldeploy -n {} -F\n", fish_quote(when));
         }
     }
     return out;

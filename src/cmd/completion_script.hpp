@@ -13,7 +13,7 @@ namespace mldeploy::cmd {
 enum class ValueKind { none, file, service, choices };
 
 struct CompletionOption {
-    std::vector<std::string> names;   // "-f", "--file"
+    std::vector<std::string> names;  // "-f", "--file"
     std::string description;
     bool takes_value = false;
     ValueKind kind = ValueKind::none;
@@ -24,7 +24,7 @@ struct CompletionCommand {
     std::string name;
     std::string description;
     std::vector<CompletionOption> options;
-    std::vector<CompletionOption> positionals;   // names[0] is the positional's name
+    std::vector<CompletionOption> positionals;  // names[0] is the positional's name
 };
 
 struct CompletionModel {

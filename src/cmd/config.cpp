@@ -8,13 +8,16 @@
 namespace mldeploy::cmd {
 
 Command config_command() {
-    return {"config", "Validate the stack file and print it resolved", [](CLI::App& app) -> Runner {
+    return {"config", "Validate the stack file and print it resolved",
+            [](CLI::App& app) -> Runner {
                 auto show_secrets = std::make_shared<bool>(false);
                 app.add_flag("--show-secrets", *show_secrets, "Print env values that look secret too");
                 return [show_secrets](const GlobalOptions& g) {
                     const auto stack = load_stack(g);
-                    if (g.format == "json") output().result(stack::to_json(stack, !*show_secrets).dump(2));
-                    else output().result(stack::to_toml(stack, !*show_secrets));
+                    if (g.format == "json")
+                        output().result(stack::to_json(stack, !*show_secrets).dump(2));
+                    else
+                        output().result(stack::to_toml(stack, !*show_secrets));
                     return 0;
                 };
             },

@@ -26,16 +26,17 @@ stack::Stack load_stack(const GlobalOptions& g, const std::string& positional) {
     if (!path) throw UsageError("no stack file: give one as an argument or with -f, or run where stack.toml is");
     auto stack = stack::load_stack_file(*path);
     if (!g.stack_name.empty() && g.stack_name != stack.name)
-        throw UsageError(fmt::format("-s '{}' does not match the name '{}' in {}", g.stack_name, stack.name,
-                                     path->string()));
+        throw UsageError(
+            fmt::format("-s '{}' does not match the name '{}' in {}", g.stack_name, stack.name, path->string()));
     return stack;
 }
 
 std::unique_ptr<engine::Engine> connect_engine(const GlobalOptions& g) {
     engine::set_private_service_notice([](const std::string& socket) {
-        output().step(fmt::format("no engine socket answered: started a private `podman system service` on "
-                                  "unix://{} (it exits after {}s idle; your containers keep running)",
-                                  socket, engine::kPrivateServiceIdleSeconds));
+        output().step(
+            fmt::format("no engine socket answered: started a private `podman system service` on "
+                        "unix://{} (it exits after {}s idle; your containers keep running)",
+                        socket, engine::kPrivateServiceIdleSeconds));
     });
     try {
         engine::socket_candidates(g.host);
@@ -98,7 +99,8 @@ std::string resolve_stack_name(const GlobalOptions& g, engine::Engine& engine, I
     if (auto path = stack_file_path(g)) return stack::load_stack_file(*path).name;
     const auto names = deployed_stacks(engine);
     if (names.size() == 1) return *names.begin();
-    if (names.empty()) throw UsageError("no stack file here and no stack deployed on the engine; give -f FILE or -s NAME");
+    if (names.empty())
+        throw UsageError("no stack file here and no stack deployed on the engine; give -f FILE or -s NAME");
     std::string list;
     for (const auto& n : names) list += "\n  " + n;
     throw UsageError("several stacks are deployed; say which with -s NAME:" + list);

@@ -20,7 +20,7 @@ struct GlobalOptions {
     std::string file;
     std::string stack_name;
     std::string host;
-    std::string engine;   // "podman" | "docker" | "" (detect)
+    std::string engine;  // "podman" | "docker" | "" (detect)
     std::string format = "text";
     bool quiet = false;
     bool verbose = false;
@@ -38,10 +38,10 @@ using Runner = std::function<int(const GlobalOptions&)>;
 // The global options a command reads, for its --help (-q, -v and --no-color
 // apply to every command and are always listed).
 namespace uses {
-inline constexpr unsigned file = 1;     // -f, --file
-inline constexpr unsigned stack = 2;    // -s, --stack
-inline constexpr unsigned host = 4;     // -H, --host and --engine
-inline constexpr unsigned format = 8;   // --format
+inline constexpr unsigned file = 1;    // -f, --file
+inline constexpr unsigned stack = 2;   // -s, --stack
+inline constexpr unsigned host = 4;    // -H, --host and --engine
+inline constexpr unsigned format = 8;  // --format
 }  // namespace uses
 
 // One entry per command: its name, one line of help, and a function that adds

@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-
 namespace mldeploy::cmd {
 namespace {
 
@@ -23,15 +22,15 @@ int run_down(const GlobalOptions& g, int drain_s) {
     }
     out.step(fmt::format("removing stack {}", name));
     const auto removed = deploy::remove_stack(*engine, name, out, drain);
-    out.result(removed == 0 ? fmt::format("stack {}: nothing to remove", name)
-                            : fmt::format("stack {} removed", name));
+    out.result(removed == 0 ? fmt::format("stack {}: nothing to remove", name) : fmt::format("stack {} removed", name));
     return 0;
 }
 
 }  // namespace
 
 Command down_command() {
-    return {"down", "Remove every container and network of the stack", [](CLI::App& app) -> Runner {
+    return {"down", "Remove every container and network of the stack",
+            [](CLI::App& app) -> Runner {
                 auto drain_s = std::make_shared<int>(-1);
                 app.add_option("--drain", *drain_s,
                                "Seconds requests in flight get to end before the replicas go (default: the "

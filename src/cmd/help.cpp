@@ -15,9 +15,7 @@ bool takes_value(std::string_view long_option) {
         if (long_option == o) return true;
     return false;
 }
-bool short_takes_value(char c) {
-    return c == 'f' || c == 's' || c == 'H';
-}
+bool short_takes_value(char c) { return c == 'f' || c == 's' || c == 'H'; }
 
 std::string join(const std::vector<std::string>& words) {
     std::string text;

@@ -57,21 +57,24 @@ ScaffoldInput inspect(const fs::path& dir, const InitOptions& o) {
         }
     }
     in.requirements = read_text(dir / "requirements.txt");
-    if (!o.health_path.empty()) in.health_path = o.health_path;
-    else if (auto found = source ? health_path_in(*source) : std::nullopt) in.health_path = *found;
+    if (!o.health_path.empty())
+        in.health_path = o.health_path;
+    else if (auto found = source ? health_path_in(*source) : std::nullopt)
+        in.health_path = *found;
     return in;
 }
 
 void check_options(const InitOptions& o) {
     if (!o.name.empty() && !stack::is_valid_name(o.name))
-        throw UsageError(fmt::format("--name '{}': use lowercase letters, digits, '-' and '_', starting with a letter "
-                                     "or digit, at most 40 characters",
-                                     o.name));
+        throw UsageError(
+            fmt::format("--name '{}': use lowercase letters, digits, '-' and '_', starting with a letter "
+                        "or digit, at most 40 characters",
+                        o.name));
     if (!stack::detail::is_image_reference(o.base_image))
         throw UsageError(fmt::format("--base-image '{}' is not an image reference", o.base_image));
     if (!o.health_path.empty() && !stack::detail::is_url_path(o.health_path))
-        throw UsageError(fmt::format("--health-path '{}' must start with '/' and hold only URL path characters",
-                                     o.health_path));
+        throw UsageError(
+            fmt::format("--health-path '{}' must start with '/' and hold only URL path characters", o.health_path));
 }
 
 int run_init(const InitOptions& o) {
@@ -97,12 +100,14 @@ int run_init(const InitOptions& o) {
     if (!in.server)
         out.warn("no server.py or app.py here: edit the CMD in the Containerfile and 'command' in stack.toml");
     if (o.health_path.empty() && in.server && !health_path_in(read_text(dir / *in.server).value_or("")))
-        out.warn(fmt::format("{} names no /healthz, /health, /ping or /ready: the health path is {}; add that route "
-                             "or give --health-path",
-                             *in.server, in.health_path));
+        out.warn(
+            fmt::format("{} names no /healthz, /health, /ping or /ready: the health path is {}; add that route "
+                        "or give --health-path",
+                        *in.server, in.health_path));
     if (in.requirements && !requirement_names(*in.requirements).empty())
-        out.note("requirements.txt: its packages are installed from Debian (python3-<name>) in the Containerfile; "
-                 "check the names");
+        out.note(
+            "requirements.txt: its packages are installed from Debian (python3-<name>) in the Containerfile; "
+            "check the names");
     for (const auto& f : files) {
         write_text(dir / f.name, f.text);
         out.result(fmt::format("wrote {}", (dir / f.name).string()));

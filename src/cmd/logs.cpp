@@ -137,9 +137,9 @@ private:
         std::lock_guard lock(mutex_);
         auto& s = streams_[id];
         s.open = false;
-        s.ended_at = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+        s.ended_at =
+            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
         if (failed && !error_) error_ = failed;
     }
 
@@ -160,9 +160,10 @@ int run_logs(const GlobalOptions& g, const LogsOptions& o) {
     if (!o.since.empty()) {
         options.since = util::parse_since(o.since, std::chrono::system_clock::now());
         if (!options.since)
-            throw UsageError(fmt::format("--since '{}': give a duration (10m, 2h) or a time (unix seconds, or "
-                                         "2026-12-02T08:00:00Z)",
-                                         o.since));
+            throw UsageError(
+                fmt::format("--since '{}': give a duration (10m, 2h) or a time (unix seconds, or "
+                            "2026-12-02T08:00:00Z)",
+                            o.since));
     }
 
     auto engine = connect_engine(g);
@@ -203,12 +204,14 @@ int run_logs(const GlobalOptions& g, const LogsOptions& o) {
 }  // namespace
 
 Command logs_command() {
-    return {"logs", "Show the replicas' logs, each line prefixed with its container", [](CLI::App& app) -> Runner {
+    return {"logs", "Show the replicas' logs, each line prefixed with its container",
+            [](CLI::App& app) -> Runner {
                 auto o = std::make_shared<LogsOptions>();
                 app.add_option("SERVICE", o->service, "Only this service's replicas");
                 app.add_flag("-f,--follow", o->follow,
                              "Keep following new lines, and replicas that start later (scale, rolling updates)");
-                app.add_option("--tail,-n", o->tail, "Only the last N lines of each container")->check(CLI::NonNegativeNumber);
+                app.add_option("--tail,-n", o->tail, "Only the last N lines of each container")
+                    ->check(CLI::NonNegativeNumber);
                 app.add_option("--since", o->since, "Only lines since a time: a duration (10m) or 2026-12-02T08:00:00Z")
                     ->type_name("WHEN");
                 app.add_flag("-t,--timestamps", o->timestamps, "Start each line with the engine's time of it");

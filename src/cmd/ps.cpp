@@ -154,13 +154,22 @@ int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
             int replica = 0;
             const auto r = label(c, plan::label::replica);
             std::from_chars(r.data(), r.data() + r.size(), replica);
-            nlohmann::json j{{"name", c.name}, {"id", c.id}, {"stack", name}, {"role", label(c, plan::label::role)},
-                             {"service", label(c, plan::label::service)}, {"replica", replica}, {"state", c.state},
-                             {"status", c.status}, {"health", health_text(c)}, {"image", c.image}};
+            nlohmann::json j{{"name", c.name},
+                             {"id", c.id},
+                             {"stack", name},
+                             {"role", label(c, plan::label::role)},
+                             {"service", label(c, plan::label::service)},
+                             {"replica", replica},
+                             {"state", c.state},
+                             {"status", c.status},
+                             {"health", health_text(c)},
+                             {"image", c.image}};
             auto ports = nlohmann::json::array();
             for (const auto& p : c.ports)
-                ports.push_back({{"host_ip", p.host_ip}, {"host_port", p.host_port},
-                                 {"container_port", p.container_port}, {"protocol", p.protocol}});
+                ports.push_back({{"host_ip", p.host_ip},
+                                 {"host_port", p.host_port},
+                                 {"container_port", p.container_port},
+                                 {"protocol", p.protocol}});
             j["ports"] = ports;
             list.push_back(j);
         }
@@ -181,7 +190,8 @@ int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
 }  // namespace
 
 Command ps_command() {
-    return {"ps", "List the stack's containers", [](CLI::App& app) -> Runner {
+    return {"ps", "List the stack's containers",
+            [](CLI::App& app) -> Runner {
                 auto format = std::make_shared<std::string>();
                 auto no_probe = std::make_shared<bool>(false);
                 app.add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));

@@ -12,9 +12,7 @@ namespace {
 
 constexpr std::size_t max_name = 40;
 
-bool is_name_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
+bool is_name_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'; }
 
 std::string lower(std::string_view text) {
     std::string out(text);
@@ -125,8 +123,10 @@ venv/
 std::string stack_name_for(std::string_view folder_name) {
     std::string name;
     for (char c : lower(folder_name)) {
-        if (is_name_char(c)) name += c;
-        else if (!name.empty() && name.back() != '-') name += '-';
+        if (is_name_char(c))
+            name += c;
+        else if (!name.empty() && name.back() != '-')
+            name += '-';
     }
     while (!name.empty() && (name.front() == '-' || name.front() == '_')) name.erase(name.begin());
     if (name.size() > max_name) name.resize(max_name);
@@ -178,9 +178,8 @@ std::optional<std::string> health_path_in(std::string_view source) {
 }
 
 std::vector<ScaffoldFile> scaffold(const ScaffoldInput& input) {
-    return {{"stack.toml", stack_toml(input)},
-            {"Containerfile", containerfile(input)},
-            {".dockerignore", dockerignore()}};
+    return {
+        {"stack.toml", stack_toml(input)}, {"Containerfile", containerfile(input)}, {".dockerignore", dockerignore()}};
 }
 
 }  // namespace mldeploy::cmd

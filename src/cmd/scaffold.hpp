@@ -13,12 +13,12 @@ namespace mldeploy::cmd {
 inline constexpr const char* default_base_image = "localhost/mldeploy/python:3.11";
 
 struct ScaffoldInput {
-    std::string name;                       // the stack's name
+    std::string name;  // the stack's name
     std::string base_image = default_base_image;
-    int port = 8000;                        // the model's port in its container
-    int publish = 8080;                     // the balancer's host port
+    int port = 8000;     // the model's port in its container
+    int publish = 8080;  // the balancer's host port
     std::string health_path = "/healthz";
-    std::optional<std::string> server;      // "server.py" or "app.py" when found
+    std::optional<std::string> server;        // "server.py" or "app.py" when found
     std::optional<std::string> requirements;  // requirements.txt's text when present
 };
 

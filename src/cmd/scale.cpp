@@ -22,9 +22,10 @@ stack::Stack stack_to_scale(const GlobalOptions& g, engine::Engine& engine) {
     if (stack_file_path(g)) return load_stack(g);
     const auto name = resolve_stack_name(g, engine);
     if (auto deployed = deploy::load_deployed_stack(engine, name)) return *deployed;
-    throw UsageError(fmt::format("stack '{}' is not fully deployed (it has no balancer holding its configuration); "
-                                 "run `mldeploy up` with its file, or give the file with -f",
-                                 name));
+    throw UsageError(
+        fmt::format("stack '{}' is not fully deployed (it has no balancer holding its configuration); "
+                    "run `mldeploy up` with its file, or give the file with -f",
+                    name));
 }
 
 int run_scale(const GlobalOptions& g, const ScaleOptions& o) {
@@ -56,17 +57,19 @@ int run_scale(const GlobalOptions& g, const ScaleOptions& o) {
 }  // namespace
 
 Command scale_command() {
-    return {"scale", "Grow or shrink a service without dropping a request", [](CLI::App& app) -> Runner {
-                auto o = std::make_shared<ScaleOptions>();
-                app.add_option("SERVICE", o->service, "The service (may be left out when the stack has one)");
-                app.add_option("--replicas,-r", o->replicas, "How many replicas")->required()->check(CLI::Range(0, 1000));
-                app.add_option("--drain", o->drain_s,
-                               "Seconds a leaving replica gets to finish its requests in flight (default: the "
-                               "service's `drain`, else the balancer's `timeout`)")
-                    ->check(CLI::Range(0, 86400));
-                return [o](const GlobalOptions& g) { return run_scale(g, *o); };
-            },
-            "mldeploy scale recommender --replicas 4", uses::file | uses::stack | uses::host};
+    return {
+        "scale", "Grow or shrink a service without dropping a request",
+        [](CLI::App& app) -> Runner {
+            auto o = std::make_shared<ScaleOptions>();
+            app.add_option("SERVICE", o->service, "The service (may be left out when the stack has one)");
+            app.add_option("--replicas,-r", o->replicas, "How many replicas")->required()->check(CLI::Range(0, 1000));
+            app.add_option("--drain", o->drain_s,
+                           "Seconds a leaving replica gets to finish its requests in flight (default: the "
+                           "service's `drain`, else the balancer's `timeout`)")
+                ->check(CLI::Range(0, 86400));
+            return [o](const GlobalOptions& g) { return run_scale(g, *o); };
+        },
+        "mldeploy scale recommender --replicas 4", uses::file | uses::stack | uses::host};
 }
 
 }  // namespace mldeploy::cmd

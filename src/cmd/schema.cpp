@@ -1,7 +1,7 @@
 // mldeploy schema: the stack file's JSON Schema, for editors (Taplo, Even Better
 // TOML). Reads nothing and never opens the engine's socket.
-#include "cmd/commands.hpp"
 #include "stack/schema.hpp"
+#include "cmd/commands.hpp"
 
 namespace mldeploy::cmd {
 

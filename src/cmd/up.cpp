@@ -14,7 +14,7 @@ struct UpOptions {
     std::string file;
     bool dry_run = false;
     bool build = false;  // build every service that has a build, even when its image is up to date
-    int drain_s = -1;  // -1: each service's drain budget (its `drain`, else the balancer's timeout)
+    int drain_s = -1;    // -1: each service's drain budget (its `drain`, else the balancer's timeout)
 };
 
 int run_up(const GlobalOptions& g, const UpOptions& o) {
@@ -52,8 +52,8 @@ int run_up(const GlobalOptions& g, const UpOptions& o) {
     }
 
     const auto host = stack.balancer.host_ip == "0.0.0.0" ? std::string("localhost") : stack.balancer.host_ip;
-    const auto url = fmt::format("http://{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host,
-                                 stack.balancer.port);
+    const auto url =
+        fmt::format("http://{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host, stack.balancer.port);
     out.result(fmt::format("stack {} is up: {}", stack.name, url));
     // A line that answers 2xx: the first route, at its service's health path
     // when the route is the root (the model's own paths are unknown here).
@@ -69,7 +69,8 @@ int run_up(const GlobalOptions& g, const UpOptions& o) {
 }  // namespace
 
 Command up_command() {
-    return {"up", "Build, start the replicas and the balancer, wait until healthy", [](CLI::App& app) -> Runner {
+    return {"up", "Build, start the replicas and the balancer, wait until healthy",
+            [](CLI::App& app) -> Runner {
                 auto o = std::make_shared<UpOptions>();
                 app.add_option("STACK_FILE", o->file, "The stack file (default: -f, or ./stack.toml)");
                 app.add_flag("--dry-run", o->dry_run, "Print the plan and change nothing");

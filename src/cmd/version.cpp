@@ -7,7 +7,8 @@
 namespace mldeploy::cmd {
 
 Command version_command() {
-    return {"version", "Print mldeploy's version and the engine in use", [](CLI::App&) -> Runner {
+    return {"version", "Print mldeploy's version and the engine in use",
+            [](CLI::App&) -> Runner {
                 return [](const GlobalOptions& g) {
                     std::optional<engine::EngineInfo> info;
                     std::string problem;
@@ -19,15 +20,17 @@ Command version_command() {
                     if (g.format == "json") {
                         nlohmann::json j{{"mldeploy", MLDEPLOY_VERSION}};
                         if (info)
-                            j["engine"] = {{"flavour", info->flavour}, {"version", info->version},
-                                           {"api_version", info->api_version}, {"socket", info->socket}};
+                            j["engine"] = {{"flavour", info->flavour},
+                                           {"version", info->version},
+                                           {"api_version", info->api_version},
+                                           {"socket", info->socket}};
                         output().result(j.dump(2));
                         return 0;
                     }
                     output().result(fmt::format("mldeploy {}", MLDEPLOY_VERSION));
                     if (info)
-                        output().result(fmt::format("engine   {} {} (API {}) at unix://{}", info->flavour, info->version,
-                                                    info->api_version, info->socket));
+                        output().result(fmt::format("engine   {} {} (API {}) at unix://{}", info->flavour,
+                                                    info->version, info->api_version, info->socket));
                     else
                         output().result("engine   none answered: " + problem);
                     return 0;

@@ -118,7 +118,8 @@ std::string last_line(const std::string& output) {
     auto end = output.find_last_not_of("\r\n");
     if (end == std::string::npos) return {};
     auto start = output.rfind('\n', end);
-    return output.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+    return output.substr(start == std::string::npos ? 0 : start + 1,
+                         end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
 }  // namespace
@@ -156,9 +157,12 @@ std::string proc_net_tcp_address(const std::string& address_with_port) {
         for (int w = 0; w < count; ++w)
             for (int b = 3; b >= 0; --b) hex += fmt::format("{:02X}", bytes[static_cast<std::size_t>(w * 4 + b)]);
     };
-    if (inet_pton(AF_INET, host.c_str(), bytes.data()) == 1) words(1);
-    else if (inet_pton(AF_INET6, host.c_str(), bytes.data()) == 1) words(4);
-    else throw std::invalid_argument("not an IP address: " + host);
+    if (inet_pton(AF_INET, host.c_str(), bytes.data()) == 1)
+        words(1);
+    else if (inet_pton(AF_INET6, host.c_str(), bytes.data()) == 1)
+        words(4);
+    else
+        throw std::invalid_argument("not an IP address: " + host);
     return hex + fmt::format(":{:04X}", port);
 }
 
@@ -181,7 +185,8 @@ Balancer::Balancer(engine::Engine& engine, Prober& prober, Clock& clock, util::O
 
 void Balancer::fail_with_logs(const std::string& id, const std::string& what) {
     const auto tail = last_log_lines(engine_, id);
-    throw DeployError(what + (tail.empty() ? "\n    (the container wrote no log lines)" : "\n  its last log lines:" + tail));
+    throw DeployError(what +
+                      (tail.empty() ? "\n    (the container wrote no log lines)" : "\n  its last log lines:" + tail));
 }
 
 std::string Balancer::url(int port, const std::string& path) const {
@@ -229,7 +234,8 @@ std::string Balancer::start(engine::ContainerSpec spec, const BalancerFiles& fil
     const int port = spec.ports.empty() ? stack_.balancer.port : spec.ports.front().host_port;
     try {
         if (!config_inline || !stack_inline) {
-            std::vector<util::TarEntry> entries{{"mldeploy/" + std::string(kDeployedStackFile), files.stack_json, 0600}};
+            std::vector<util::TarEntry> entries{
+                {"mldeploy/" + std::string(kDeployedStackFile), files.stack_json, 0600}};
             if (!config_inline) entries.push_back({"mldeploy/nginx.conf", files.config, 0644});
             engine_.put_archive(id, "/etc", util::tar_files(entries));
         }

@@ -84,8 +84,7 @@ std::string build_hash(const stack::Build& build) {
 PackedContext pack_build_context(const stack::Build& build) {
     Hasher hasher;
     PackedContext packed;
-    packed.tar =
-        util::tar_directory(build.context, ignored(build), always_include(build), hasher);
+    packed.tar = util::tar_directory(build.context, ignored(build), always_include(build), hasher);
     hasher.build_settings(build);
     packed.hash = hasher.digest();
     return packed;

@@ -65,9 +65,10 @@ std::string Executor::balancer_for_probes() {
     if (balancer_.id()) return *balancer_.id();
     // The balancer being replaced still sits on the network until then.
     if (!old_balancer_.empty()) return old_balancer_;
-    throw DeployError(fmt::format("the replicas' addresses are not reachable from this host (a rootless engine?) and "
-                                  "stack {} has no running balancer to probe them from",
-                                  stack_.name));
+    throw DeployError(
+        fmt::format("the replicas' addresses are not reachable from this host (a rootless engine?) and "
+                    "stack {} has no running balancer to probe them from",
+                    stack_.name));
 }
 
 std::chrono::milliseconds Executor::longest_drain() const {
@@ -89,7 +90,8 @@ int Executor::sync(const Drain& drain) { return balancer_.sync(files(), drain); 
 
 void Executor::fail_with_logs(const std::string& id, const std::string& what) {
     const auto tail = last_log_lines(engine_, id);
-    throw DeployError(what + (tail.empty() ? "\n    (the container wrote no log lines)" : "\n  its last log lines:" + tail));
+    throw DeployError(what +
+                      (tail.empty() ? "\n    (the container wrote no log lines)" : "\n  its last log lines:" + tail));
 }
 
 std::string Executor::replica_address(const stack::Service& service, const std::string& id) {
@@ -153,7 +155,8 @@ void Executor::remove_leaving(const plan::Plan& plan) {
             continue;
         }
         removals.push_back([this, c] {
-            if (c.running()) stop_and_remove(c.id, c.name);
+            if (c.running())
+                stop_and_remove(c.id, c.name);
             else {
                 engine_.remove_container(c.id);
                 out_.done(fmt::format("removed {}", c.name));
@@ -183,15 +186,15 @@ void Executor::wait_ready(const stack::Service& service, const std::string& id, 
     const auto timeout = health ? health->timeout : std::chrono::milliseconds(1000);
     const auto deadline = clock_.now() + budget;
     std::string last_problem = "not started";
-    std::string address;  // known once the replica runs
+    std::string address;       // known once the replica runs
     bool cheap_probe = false;  // the route to `address` is a direct GET
     auto last_crash_check = clock_.now();
     while (clock_.now() < deadline) {
         if (address.empty()) {
             const auto details = engine_.inspect_container(id);
             if (exited(details))
-                fail_with_logs(id, fmt::format("replica {} exited with code {} before it was ready", name,
-                                               details.exit_code));
+                fail_with_logs(
+                    id, fmt::format("replica {} exited with code {} before it was ready", name, details.exit_code));
             if (!details.running) {
                 last_problem = "state " + state_word(details);
             } else if (auto it = details.ip_by_network.find(stack_.network);
@@ -213,8 +216,8 @@ void Executor::wait_ready(const stack::Service& service, const std::string& id, 
                 last_crash_check = clock_.now();
                 const auto details = engine_.inspect_container(id);
                 if (exited(details))
-                    fail_with_logs(id, fmt::format("replica {} exited with code {} before it was ready", name,
-                                                   details.exit_code));
+                    fail_with_logs(
+                        id, fmt::format("replica {} exited with code {} before it was ready", name, details.exit_code));
                 if (!details.running) address.clear();
             }
         }
@@ -257,9 +260,10 @@ Executor::Member Executor::start_replica(const stack::Service& service, int repl
             return it == owner.end() ? std::string("(none)") : it->second;
         };
         if (label_of(plan::label::stack) != stack_.name || label_of(plan::label::service) != service.name)
-            throw DeployError(fmt::format("a container named {} already exists and is not this stack's (its stack "
-                                          "label: {}); remove it or rename the stack or service",
-                                          name, label_of(plan::label::stack)));
+            throw DeployError(
+                fmt::format("a container named {} already exists and is not this stack's (its stack "
+                            "label: {}); remove it or rename the stack or service",
+                            name, label_of(plan::label::stack)));
         out_.detail(fmt::format("{} is being created by another run; waiting for it", name));
         wait_ready(service, name, name);
         return Member{engine_.inspect_container(name).id, name, replica_address(service, name)};
@@ -341,12 +345,14 @@ void Executor::replace_service(const std::vector<plan::Replacement>& replacement
         auto message = fmt::format("the update of service {} failed: {}", service.name, why);
         if (!rolled.empty())
             message += failures.empty()
-                           ? fmt::format("\n  rolled back: the {} replica(s) already updated run the version that ran "
-                                         "before again",
-                                         rolled.size())
-                           : fmt::format("\n  the rollback failed too (the stack runs mixed versions; run `mldeploy up` "
-                                         "again): {}",
-                                         fmt::join(failures, "; "));
+                           ? fmt::format(
+                                 "\n  rolled back: the {} replica(s) already updated run the version that ran "
+                                 "before again",
+                                 rolled.size())
+                           : fmt::format(
+                                 "\n  the rollback failed too (the stack runs mixed versions; run `mldeploy up` "
+                                 "again): {}",
+                                 fmt::join(failures, "; "));
         else
             message += "\n  no replica was changed: the version that ran before still serves";
         throw DeployError(message);
@@ -432,9 +438,10 @@ void Executor::replace_balancer(const plan::ObservedContainer& old, const std::s
         try {
             id = balancer_.start(spec, first);
         } catch (const std::exception& e) {
-            throw DeployError(fmt::format("the new balancer could not start on port {}: {}\n  the balancer keeps "
-                                          "serving on port {}; choose a free [balancer] port and run `mldeploy up` again",
-                                          stack_.balancer.port, e.what(), old.port));
+            throw DeployError(
+                fmt::format("the new balancer could not start on port {}: {}\n  the balancer keeps "
+                            "serving on port {}; choose a free [balancer] port and run `mldeploy up` again",
+                            stack_.balancer.port, e.what(), old.port));
         }
         balancer_.use(id, first);
         balancer_.stop_gracefully(old.id, longest_drain());
@@ -455,8 +462,8 @@ void Executor::replace_balancer(const plan::ObservedContainer& old, const std::s
             engine_.rename_container(old.id, old.name);
             engine_.start_container(old.id);
             balancer_.wait_answers(old.id, old.port);
-            throw DeployError(fmt::format("the new balancer did not start: {}\n  the previous balancer serves again",
-                                          e.what()));
+            throw DeployError(
+                fmt::format("the new balancer did not start: {}\n  the previous balancer serves again", e.what()));
         }
         throw;
     }
@@ -479,8 +486,8 @@ void Executor::check_started_still_run() {
             std::erase_if(members_, [&](const auto& entry) { return entry.second.id == id; });
         }
         sync();
-        fail_with_logs(id, fmt::format("replica {} exited with code {} after it was ready", details.name,
-                                       details.exit_code));
+        fail_with_logs(
+            id, fmt::format("replica {} exited with code {} after it was ready", details.name, details.exit_code));
     }
 }
 

@@ -96,7 +96,7 @@ HealthProber::HealthProber(engine::Engine& engine, std::function<std::string()> 
     : engine_(engine), balancer_id_(std::move(balancer_id)) {}
 
 ProbeResult HealthProber::container_get(const std::string& address, int port, const std::string& path,
-                              std::chrono::milliseconds timeout) {
+                                        std::chrono::milliseconds timeout) {
     if (probe_route(engine_, address) == ProbeRoute::direct) return http_get(http_url(address, port, path), timeout);
     return get_via_balancer({address, port, path}, timeout);
 }

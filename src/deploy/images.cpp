@@ -69,8 +69,8 @@ std::map<std::string, std::string> prepare_service_images(engine::Engine& engine
                                                           BuildPolicy policy, util::Output& out) {
     std::map<std::string, std::string> ids;
     for (const auto& service : stack.services)
-        ids[service.name] = service.build ? ensure_built_image(engine, service, policy, out)
-                                          : ensure_image(engine, service.image, out);
+        ids[service.name] =
+            service.build ? ensure_built_image(engine, service, policy, out) : ensure_image(engine, service.image, out);
     return ids;
 }
 

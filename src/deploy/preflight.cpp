@@ -28,8 +28,9 @@ void check_engine_can_run(const engine::Engine& engine, const stack::Stack& stac
             "net.ipv4.ip_unprivileged_port_start): choose [balancer] port = {} or more, or use a rootful engine",
             stack.file.string(), stack.balancer.port, lowest, lowest));
     if (stack.balancer.algorithm == "ip_hash")
-        out.warn("the engine is rootless: the balancer sees every client with the same address, so ip_hash sends "
-                 "all requests to one replica (use least_conn or round_robin)");
+        out.warn(
+            "the engine is rootless: the balancer sees every client with the same address, so ip_hash sends "
+            "all requests to one replica (use least_conn or round_robin)");
 }
 
 }  // namespace mldeploy::deploy

@@ -8,9 +8,9 @@
 namespace mldeploy::deploy {
 
 struct ProbeResult {
-    int status = 0;            // 0: no HTTP answer
-    std::string error;         // transport error when status is 0
-    std::string body;          // the first 64 KiB of the answer
+    int status = 0;     // 0: no HTTP answer
+    std::string error;  // transport error when status is 0
+    std::string body;   // the first 64 KiB of the answer
     bool ok() const { return status >= 200 && status < 300; }
 };
 

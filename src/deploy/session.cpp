@@ -68,9 +68,10 @@ DeployPlan Session::plan() {
             step.action = service.build ? ImageStep::Action::build : ImageStep::Action::pull;
             step.reason = "the engine has no such image";
             if (service.build && has_kept_args(service))
-                throw DeployError(fmt::format("image {} of service {} is missing and its build args are not kept on "
-                                              "the engine; run this command with the stack file (-f)",
-                                              service.image, service.name));
+                throw DeployError(
+                    fmt::format("image {} of service {} is missing and its build args are not kept on "
+                                "the engine; run this command with the stack file (-f)",
+                                service.image, service.name));
         }
         p.image_ids.services[service.name] =
             step.action == ImageStep::Action::use ? image->id : std::string(kPendingImage);

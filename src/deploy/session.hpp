@@ -30,15 +30,15 @@ struct SessionOptions {
 // What happens to one image before the containers change.
 struct ImageStep {
     enum class Action { use, build, pull };
-    std::string service;    // empty for the balancer's image
+    std::string service;  // empty for the balancer's image
     std::string reference;
     Action action = Action::use;
-    std::string reason;     // why a build or pull is needed
+    std::string reason;  // why a build or pull is needed
 };
 
 struct DeployPlan {
     std::vector<ImageStep> images;
-    ImageIds image_ids;     // as known now; a service whose image is built or pulled has a placeholder
+    ImageIds image_ids;  // as known now; a service whose image is built or pulled has a placeholder
     plan::Observed observed;
     plan::Plan containers;
 

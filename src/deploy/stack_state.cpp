@@ -29,9 +29,10 @@ void env_from_replicas(engine::Engine& engine, const std::string& stack_name, st
         for (auto& [key, value] : service.env) value = details.env.at(key);
         return;
     }
-    throw DeployError(fmt::format("service {} has no replica to read its env from (the balancer keeps no env "
-                                  "values); give the stack file with -f",
-                                  service.name));
+    throw DeployError(
+        fmt::format("service {} has no replica to read its env from (the balancer keeps no env "
+                    "values); give the stack file with -f",
+                    service.name));
 }
 
 }  // namespace

@@ -2,8 +2,8 @@
 
 #include "engine/docker.hpp"
 #include "engine/http.hpp"
-#include "engine/private_service.hpp"
 #include "engine/podman.hpp"
+#include "engine/private_service.hpp"
 
 #include <fmt/format.h>
 
@@ -129,11 +129,13 @@ std::unique_ptr<Engine> connect(const std::string& host_flag, const std::optiona
     }
     std::string how;
     if (!forced_flavour || *forced_flavour == "podman")
-        how += "\nStart Podman's service with: podman system service --time=0 unix:///run/podman/podman.sock &"
-               "\n  (or packaging/start-podman-service.sh)";
+        how +=
+            "\nStart Podman's service with: podman system service --time=0 unix:///run/podman/podman.sock &"
+            "\n  (or packaging/start-podman-service.sh)";
     if (!forced_flavour || *forced_flavour == "docker")
-        how += "\nStart Docker with: setsid dockerd >/var/log/dockerd.log 2>&1 &"
-               "\n  (or packaging/start-docker-service.sh)";
+        how +=
+            "\nStart Docker with: setsid dockerd >/var/log/dockerd.log 2>&1 &"
+            "\n  (or packaging/start-docker-service.sh)";
     throw EngineError("connect to the container engine", ErrorKind::transport, 0,
                       (forced_flavour ? fmt::format("no {} engine answered. Tried:", flavour_name(*forced_flavour))
                                       : std::string("no engine answered. Tried:")) +

@@ -5,8 +5,8 @@
 
 #include "engine/engine.hpp"
 
-#include <map>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,8 +15,8 @@
 namespace mldeploy::engine {
 
 struct Candidate {
-    std::string socket;    // a path
-    std::string origin;    // "-H", "$DOCKER_HOST", "rootful Podman", ...
+    std::string socket;  // a path
+    std::string origin;  // "-H", "$DOCKER_HOST", "rootful Podman", ...
 };
 
 // Every place to try, in order. `host_flag` is -H's value (empty when not given).

@@ -70,9 +70,8 @@ nlohmann::json docker_create_body(const ContainerSpec& spec) {
         for (const auto& p : spec.ports) {
             const std::string key = fmt::format("{}/{}", p.container_port, p.protocol.empty() ? "tcp" : p.protocol);
             exposed[key] = json::object();
-            bindings[key].push_back(
-                json{{"HostIp", p.host_ip == "0.0.0.0" ? std::string() : p.host_ip},
-                     {"HostPort", p.host_port > 0 ? std::to_string(p.host_port) : std::string()}});
+            bindings[key].push_back(json{{"HostIp", p.host_ip == "0.0.0.0" ? std::string() : p.host_ip},
+                                         {"HostPort", p.host_port > 0 ? std::to_string(p.host_port) : std::string()}});
         }
         body["ExposedPorts"] = exposed;
         host["PortBindings"] = bindings;
@@ -179,9 +178,9 @@ EngineInfo DockerEngine::info() {
     }
     if (const std::string libpod = ping.header("libpod-api-version"); !libpod.empty()) {
         fail_engine(step, ping.status,
-                          fmt::format("the socket answers as Podman {} does, not as Docker (its Docker-compatible "
-                                      "API is not what mldeploy's Docker flavour supports; use the Podman flavour)",
-                                      libpod));
+                    fmt::format("the socket answers as Podman {} does, not as Docker (its Docker-compatible "
+                                "API is not what mldeploy's Docker flavour supports; use the Podman flavour)",
+                                libpod));
     }
     const json version = call(step, "GET", api_path("/version"));
     info.version = get_string(version, "Version");
@@ -210,8 +209,7 @@ std::vector<NetworkSummary> DockerEngine::list_networks(const Labels& label_filt
     return networks;
 }
 
-std::vector<DockerEngine::NamedNetwork> DockerEngine::networks_named(const std::string& step,
-                                                                    const std::string& name) {
+std::vector<DockerEngine::NamedNetwork> DockerEngine::networks_named(const std::string& step, const std::string& name) {
     // The "name" filter matches substrings: keep the exact ones.
     const json filters = {{"name", json::array({name})}};
     const json list = call(step, "GET", api_path("/networks") + Query().add("filters", filters.dump()).str());
@@ -254,8 +252,8 @@ void DockerEngine::create_network(const std::string& name, const Labels& labels)
     }
     spdlog::debug("{}: made at the same time as {}; removing ours ({})", step, oldest->id, id);
     call(step, "DELETE", path_of("networks", id), {}, {}, {404});
-    throw EngineError(step, ErrorKind::conflict, 409, fmt::format("network with name {} already exists (made meanwhile by another client)",
-                                             name));
+    throw EngineError(step, ErrorKind::conflict, 409,
+                      fmt::format("network with name {} already exists (made meanwhile by another client)", name));
 }
 
 void DockerEngine::remove_network(const std::string& name) {
@@ -304,8 +302,8 @@ HttpResponse DockerEngine::send_create(const ContainerSpec& spec, const std::str
 void DockerEngine::remove_container(const std::string& id) {
     const std::string step = "remove container " + id;
     // Forced removal kills a running container (no stop timeout on Docker).
-    const HttpResponse response = http().request("DELETE", path_of("containers", id, "?force=1&v=1"), {}, {},
-                                                std::chrono::seconds(300));
+    const HttpResponse response =
+        http().request("DELETE", path_of("containers", id, "?force=1&v=1"), {}, {}, std::chrono::seconds(300));
     if (response.ok() || (!response.transport_error && response.status == 404)) {
         return;
     }

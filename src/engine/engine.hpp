@@ -47,7 +47,9 @@ public:
     bool not_found() const { return kind_ == ErrorKind::not_found; }
     bool conflict() const { return kind_ == ErrorKind::conflict; }
     // The same failure told as another step (a container named as the user knows it).
-    EngineError as_step(std::string step) const { return EngineError(std::move(step), kind_, status_, engine_message_); }
+    EngineError as_step(std::string step) const {
+        return EngineError(std::move(step), kind_, status_, engine_message_);
+    }
 
 private:
     std::string step_;
@@ -57,21 +59,21 @@ private:
 };
 
 struct EngineInfo {
-    std::string flavour;      // "podman" or "docker"
-    std::string version;      // engine version, e.g. "4.3.1"
+    std::string flavour;  // "podman" or "docker"
+    std::string version;  // engine version, e.g. "4.3.1"
     std::string api_version;
-    std::string socket;       // unix socket path in use
+    std::string socket;  // unix socket path in use
 };
 
 struct PortBinding {
-    std::string host_ip;      // "0.0.0.0", "127.0.0.1"
+    std::string host_ip;  // "0.0.0.0", "127.0.0.1"
     int host_port = 0;
     int container_port = 0;
     std::string protocol = "tcp";
 };
 
 struct Mount {
-    std::string source;       // host path (bind) or volume name
+    std::string source;  // host path (bind) or volume name
     std::string target;
     std::vector<std::string> options;  // "ro", "rw", ...
     bool is_bind = true;
@@ -82,15 +84,15 @@ struct ContainerSpec {
     std::string image;
     Labels labels;
     std::map<std::string, std::string> env;
-    std::vector<std::string> command;      // empty = image default
-    std::string network;                   // joined at create time
+    std::vector<std::string> command;  // empty = image default
+    std::string network;               // joined at create time
     std::vector<std::string> network_aliases;
     std::vector<PortBinding> ports;
     std::vector<Mount> mounts;
-    std::string restart_policy = "no";     // no | on-failure | always | unless-stopped
+    std::string restart_policy = "no";  // no | on-failure | always | unless-stopped
     std::optional<double> cpus;
     std::optional<std::int64_t> memory_bytes;
-    std::optional<std::string> gpus;       // "all" or a count
+    std::optional<std::string> gpus;  // "all" or a count
     // Devices by CDI name ("nvidia.com/gpu=0") or host path ("/dev/fuse"). Podman
     // takes any CDI name; Docker (no CDI) only nvidia.com/gpu=N / =all, as NVIDIA
     // device requests, and paths.
@@ -105,8 +107,8 @@ struct ContainerSummary {
     std::string id;
     std::string name;
     std::string image;
-    std::string state;        // created | running | exited | paused | ...
-    std::string status;       // engine's human text, e.g. "Up 3 minutes"
+    std::string state;   // created | running | exited | paused | ...
+    std::string status;  // engine's human text, e.g. "Up 3 minutes"
     Labels labels;
     std::vector<PortBinding> ports;
 };
@@ -122,7 +124,7 @@ struct ContainerDetails {
     Labels labels;
     std::map<std::string, std::string> ip_by_network;
     std::map<std::string, std::string> env;  // Config.Env (the image's and the container's)
-    std::string started_at;  // State.StartedAt as the engine gives it (RFC 3339); "" if never
+    std::string started_at;                  // State.StartedAt as the engine gives it (RFC 3339); "" if never
 };
 
 struct NetworkSummary {
@@ -133,7 +135,7 @@ struct NetworkSummary {
 
 struct ExecResult {
     int exit_code = 0;
-    std::string output;       // stdout and stderr, in order
+    std::string output;  // stdout and stderr, in order
 };
 
 enum class LogStream { stdout_, stderr_ };
@@ -143,10 +145,10 @@ using ProgressSink = std::function<void(std::string_view line)>;
 
 struct BuildRequest {
     std::string tag;
-    std::string dockerfile;                 // relative to the context; empty = default
+    std::string dockerfile;  // relative to the context; empty = default
     std::map<std::string, std::string> args;
-    std::string context_tar;                // a tar of the build context
-    Labels labels;                          // set on the built image
+    std::string context_tar;  // a tar of the build context
+    Labels labels;            // set on the built image
 };
 
 struct ImageDetails {
@@ -203,9 +205,9 @@ public:
     // Logs: calls `sink` per line until the stream ends (or forever with follow).
     struct LogOptions {
         bool follow = false;
-        std::optional<int> tail;                  // the last N lines only
-        std::optional<std::int64_t> since;        // lines from this unix time (seconds) on
-        bool timestamps = false;                  // each line starts with the engine's RFC 3339 time
+        std::optional<int> tail;            // the last N lines only
+        std::optional<std::int64_t> since;  // lines from this unix time (seconds) on
+        bool timestamps = false;            // each line starts with the engine's RFC 3339 time
     };
     virtual void logs(const std::string& id, const LogOptions& options, const LogSink& sink) = 0;
     void logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) {

@@ -134,13 +134,9 @@ private:
 
 }  // namespace
 
-std::string url_encode(std::string_view value) {
-    return percent_encode(value, "");
-}
+std::string url_encode(std::string_view value) { return percent_encode(value, ""); }
 
-std::string url_encode_path(std::string_view value) {
-    return percent_encode(value, ":@/");
-}
+std::string url_encode_path(std::string_view value) { return percent_encode(value, ":@/"); }
 
 Query& Query::add(std::string_view key, std::string_view value) {
     text_ += text_.empty() ? '?' : '&';
@@ -150,13 +146,9 @@ Query& Query::add(std::string_view key, std::string_view value) {
     return *this;
 }
 
-std::string Query::str() const {
-    return text_;
-}
+std::string Query::str() const { return text_; }
 
-void set_http_cancel_flag(const std::atomic<bool>* flag) {
-    g_cancel_flag.store(flag);
-}
+void set_http_cancel_flag(const std::atomic<bool>* flag) { g_cancel_flag.store(flag); }
 
 bool socket_owned_by_user(const std::string& socket_path) {
     struct stat st {};

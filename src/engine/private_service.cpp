@@ -4,14 +4,14 @@
 
 #include <fmt/format.h>
 
-#include <cstdlib>
-#include <cstring>
 #include <fcntl.h>
 #include <spawn.h>
-#include <stdexcept>
 #include <sys/stat.h>
-#include <thread>
 #include <unistd.h>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
 #include <vector>
 
 extern char** environ;
@@ -84,8 +84,8 @@ std::optional<PrivateService> ensure_private_podman_service(std::chrono::seconds
     const std::string timeout = fmt::format("--time={}", idle_timeout.count());
     const std::string url = "unix://" + socket;
     std::vector<char*> argv{const_cast<char*>(podman->c_str()), const_cast<char*>("system"),
-                            const_cast<char*>("service"), const_cast<char*>(timeout.c_str()),
-                            const_cast<char*>(url.c_str()), nullptr};
+                            const_cast<char*>("service"),       const_cast<char*>(timeout.c_str()),
+                            const_cast<char*>(url.c_str()),     nullptr};
     SpawnSetup setup;
     // Its own session, so it outlives this process and ignores the terminal's signals.
     posix_spawnattr_setflags(setup.attr(), POSIX_SPAWN_SETSID);
@@ -95,15 +95,18 @@ std::optional<PrivateService> ensure_private_podman_service(std::chrono::seconds
     posix_spawn_file_actions_addopen(setup.actions(), STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     posix_spawn_file_actions_adddup2(setup.actions(), STDOUT_FILENO, STDERR_FILENO);
     pid_t pid = 0;
-    const int rc = posix_spawn(&pid, podman->c_str(), setup.actions(), setup.attr(), argv.data(), environ);  // podman system service
-    if (rc != 0) throw std::runtime_error(fmt::format("could not start {} system service: {}", podman->string(), std::strerror(rc)));
+    const int rc = posix_spawn(&pid, podman->c_str(), setup.actions(), setup.attr(), argv.data(),
+                               environ);  // podman system service
+    if (rc != 0)
+        throw std::runtime_error(
+            fmt::format("could not start {} system service: {}", podman->string(), std::strerror(rc)));
 
     for (int i = 0; i < 200; ++i) {
         if (answers(socket)) return PrivateService{socket, true};
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    throw std::runtime_error(fmt::format("started `podman system service` on {}, but it did not answer within 10 s; see {}",
-                                         socket, log));
+    throw std::runtime_error(
+        fmt::format("started `podman system service` on {}, but it did not answer within 10 s; see {}", socket, log));
 }
 
 }  // namespace mldeploy::engine

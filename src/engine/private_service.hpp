@@ -13,8 +13,8 @@
 namespace mldeploy::engine {
 
 struct PrivateService {
-    std::string socket;     // the socket path it listens on
-    bool started = false;   // false: one started earlier still answered
+    std::string socket;    // the socket path it listens on
+    bool started = false;  // false: one started earlier still answered
 };
 
 // The folder for mldeploy's private socket: $XDG_RUNTIME_DIR/mldeploy, else

@@ -102,5 +102,4 @@ private:
     JsonStreamSplitter json_;
 };
 
-
 }  // namespace mldeploy::engine::reply

@@ -37,12 +37,12 @@ struct NamedSignal {
 
 // The signals a stop may sensibly send (signal(7)'s standard ones).
 constexpr std::array<NamedSignal, 31> named_signals{{
-    {"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT}, {"ILL", SIGILL},   {"TRAP", SIGTRAP},
-    {"ABRT", SIGABRT},   {"IOT", SIGIOT},       {"BUS", SIGBUS},   {"FPE", SIGFPE},   {"KILL", SIGKILL},
-    {"USR1", SIGUSR1},   {"SEGV", SIGSEGV},     {"USR2", SIGUSR2}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},
-    {"TERM", SIGTERM},   {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP},
-    {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU}, {"URG", SIGURG},   {"XCPU", SIGXCPU},
-    {"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
+    {"HUP", SIGHUP},   {"INT", SIGINT},       {"QUIT", SIGQUIT}, {"ILL", SIGILL},     {"TRAP", SIGTRAP},
+    {"ABRT", SIGABRT}, {"IOT", SIGIOT},       {"BUS", SIGBUS},   {"FPE", SIGFPE},     {"KILL", SIGKILL},
+    {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},     {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},   {"ALRM", SIGALRM},
+    {"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},   {"STOP", SIGSTOP},
+    {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU}, {"URG", SIGURG},     {"XCPU", SIGXCPU},
+    {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
     {"PWR", SIGPWR},
 }};
 
@@ -184,8 +184,8 @@ void RestEngine::fail_engine(const std::string& step, int http_status, const std
     throw EngineError(step, ErrorKind::engine, http_status, message);
 }
 
-json RestEngine::call(const std::string& step, std::string_view method, const std::string& path,
-                      std::string_view body, std::string_view content_type, std::initializer_list<int> also_fine,
+json RestEngine::call(const std::string& step, std::string_view method, const std::string& path, std::string_view body,
+                      std::string_view content_type, std::initializer_list<int> also_fine,
                       std::chrono::seconds timeout) {
     const HttpResponse response = http_.request(method, path, body, content_type, timeout);
     const bool fine = response.ok() || (!response.transport_error && std::find(also_fine.begin(), also_fine.end(),
@@ -196,8 +196,7 @@ json RestEngine::call(const std::string& step, std::string_view method, const st
     return parse_or_null(response.body);
 }
 
-std::string RestEngine::path_of(std::string_view resource, const std::string& name_or_id,
-                                std::string_view tail) const {
+std::string RestEngine::path_of(std::string_view resource, const std::string& name_or_id, std::string_view tail) const {
     return fmt::format("{}/{}/{}{}", flavour_.api, resource, url_encode_path(name_or_id), tail);
 }
 
@@ -267,8 +266,8 @@ std::string RestEngine::build_image(const BuildRequest& request, const ProgressS
 void RestEngine::pull_image(const std::string& reference, const ProgressSink& progress) {
     const std::string step = "pull " + reference;
     ProgressReader reader(progress);
-    const HttpResponse response = http_.stream("POST", pull_path(reference), {}, {},
-                                               [&reader](std::string_view chunk) { reader.feed(chunk); });
+    const HttpResponse response =
+        http_.stream("POST", pull_path(reference), {}, {}, [&reader](std::string_view chunk) { reader.feed(chunk); });
     reader.finish();
     if (!response.ok()) {
         fail(step, response);  // an unreachable registry is a 500 before any progress on Docker
@@ -430,9 +429,8 @@ int RestEngine::exec_stream(const std::string& id, const std::vector<std::string
 void RestEngine::logs(const std::string& id, const LogOptions& options, const LogSink& sink) {
     const std::string step = "read the logs of container " + id;
     LogLineDecoder decoder(sink);
-    const HttpResponse response =
-        http_.stream("GET", path_of("containers", id, "/logs") + logs_query(options).str(), {}, {},
-                     [&decoder](std::string_view chunk) { decoder.feed(chunk); });
+    const HttpResponse response = http_.stream("GET", path_of("containers", id, "/logs") + logs_query(options).str(),
+                                               {}, {}, [&decoder](std::string_view chunk) { decoder.feed(chunk); });
     decoder.finish();
     if (!response.ok()) {
         fail(step, response);

@@ -40,10 +40,10 @@ std::map<std::string, std::string> env_from_list(const nlohmann::json& entries);
 // The checks on a container spec that every flavour's create body makes; each
 // throws std::invalid_argument naming the container and what would be right.
 struct CheckedSpec {
-    std::string restart_policy;             // "no", "always", "unless-stopped", "on-failure"
-    std::optional<int> restart_tries;       // for "on-failure:N"
-    std::optional<int> gpu_count;           // -1 for "all"; nullopt when not asked
-    std::optional<int> stop_signal;         // the signal's number
+    std::string restart_policy;        // "no", "always", "unless-stopped", "on-failure"
+    std::optional<int> restart_tries;  // for "on-failure:N"
+    std::optional<int> gpu_count;      // -1 for "all"; nullopt when not asked
+    std::optional<int> stop_signal;    // the signal's number
 };
 CheckedSpec check_spec(const ContainerSpec& spec);
 

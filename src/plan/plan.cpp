@@ -23,8 +23,7 @@ const ObservedContainer* pick_keeper(const std::vector<const ObservedContainer*>
     auto score = [&](const ObservedContainer* c) {
         return (c->running() ? 4 : 0) + (c->config_hash == wanted_hash ? 2 : 0) + (c->name == canonical_name ? 1 : 0);
     };
-    return *std::max_element(claimants.begin(), claimants.end(),
-                             [&](auto* a, auto* b) { return score(a) < score(b); });
+    return *std::max_element(claimants.begin(), claimants.end(), [&](auto* a, auto* b) { return score(a) < score(b); });
 }
 
 }  // namespace
@@ -64,8 +63,7 @@ Plan make_plan(const stack::Stack& stack, const Observed& observed, const Desire
         for (int n = 1; n <= count; ++n) {
             std::vector<const ObservedContainer*> claimants;
             for (const auto& c : observed.containers)
-                if (c.role == label::role_model && c.service == service.name && c.replica == n)
-                    claimants.push_back(&c);
+                if (c.role == label::role_model && c.service == service.name && c.replica == n) claimants.push_back(&c);
             if (claimants.empty()) {
                 plan.start.push_back({service.name, n});
                 continue;
@@ -98,14 +96,14 @@ std::vector<std::string> describe(const stack::Stack& stack, const Plan& plan) {
     for (const auto& s : plan.start)
         lines.push_back(fmt::format("start replica {}", replica_name(stack, s.service, s.replica)));
     for (const auto& r : plan.replace)
-        lines.push_back(fmt::format("replace replica {} ({})", replica_name(stack, r.slot.service, r.slot.replica),
-                                    r.old.running() ? fmt::format("config changed; the old one drains up to {}",
-                                                                  util::format_duration(r.drain))
-                                                    : "not running: " + r.old.state));
+        lines.push_back(fmt::format(
+            "replace replica {} ({})", replica_name(stack, r.slot.service, r.slot.replica),
+            r.old.running() ? fmt::format("config changed; the old one drains up to {}", util::format_duration(r.drain))
+                            : "not running: " + r.old.state));
     for (const auto& c : plan.remove)
-        lines.push_back(c.running() ? fmt::format("remove {} (drains up to {})", c.name,
-                                                  util::format_duration(plan.remove_drain))
-                                    : fmt::format("remove {}", c.name));
+        lines.push_back(
+            c.running() ? fmt::format("remove {} (drains up to {})", c.name, util::format_duration(plan.remove_drain))
+                        : fmt::format("remove {}", c.name));
     if (plan.balancer == BalancerAction::create)
         lines.push_back(fmt::format("create balancer {} on port {}", balancer_name(stack), stack.balancer.port));
     if (plan.balancer == BalancerAction::recreate)

@@ -17,12 +17,12 @@ namespace mldeploy::plan {
 struct ObservedContainer {
     std::string id;
     std::string name;
-    std::string role;          // model | balancer
-    std::string service;       // model containers
-    int replica = 0;           // model containers, from 1
+    std::string role;     // model | balancer
+    std::string service;  // model containers
+    int replica = 0;      // model containers, from 1
     std::string config_hash;
-    std::string state;         // running | exited | created | ...
-    int port = 0;              // io.mldeploy.port: the model's port, or the balancer's host port
+    std::string state;  // running | exited | created | ...
+    int port = 0;       // io.mldeploy.port: the model's port, or the balancer's host port
     bool running() const { return state == "running"; }
 };
 
@@ -64,8 +64,8 @@ struct Plan {
 };
 
 struct PlanOptions {
-    std::map<std::string, int> replica_counts;    // overrides the stack's replicas per service (scale)
-    bool counts_only = false;                      // scale: running replicas are kept whatever their config
+    std::map<std::string, int> replica_counts;       // overrides the stack's replicas per service (scale)
+    bool counts_only = false;                        // scale: running replicas are kept whatever their config
     std::optional<std::chrono::milliseconds> drain;  // overrides every service's drain budget (--drain)
 };
 

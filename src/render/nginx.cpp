@@ -54,8 +54,10 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
         const bool has_replicas = it != replicas.end() && !it->second.empty();
         if (route.path == "/") has_root_route = true;
         std::vector<std::string> matches;
-        if (route.path.ends_with('/')) matches = {route.path};
-        else matches = {"= " + route.path, route.path + "/"};
+        if (route.path.ends_with('/'))
+            matches = {route.path};
+        else
+            matches = {"= " + route.path, route.path + "/"};
         for (const auto& match : matches) {
             data r;
             r.set("index", std::to_string(++index));

@@ -9,7 +9,6 @@
 namespace mldeploy::stack::detail {
 namespace {
 
-
 std::vector<std::string> names_of(const std::vector<Service>& services) {
     std::vector<std::string> names;
     names.reserve(services.size());

@@ -22,9 +22,7 @@ std::string_view trim(std::string_view text) {
 }
 
 // Where `part` starts in `line`, 1-based, for messages.
-int column_of(std::string_view line, std::string_view part) {
-    return static_cast<int>(part.data() - line.data()) + 1;
-}
+int column_of(std::string_view line, std::string_view part) { return static_cast<int>(part.data() - line.data()) + 1; }
 
 struct LineError {
     int column;

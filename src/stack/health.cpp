@@ -15,8 +15,7 @@ std::optional<Health> read_health(const TableReader& service) {
     if (auto timeout = duration_at_least(reader, "timeout", Millis{1})) health.timeout = *timeout;
     if (auto start = duration_at_least(reader, "start_period", Millis{0})) health.start_period = *start;
     if (auto retries = reader.integer("retries")) {
-        if (auto in_range =
-                int_in_range(reader.context(), "retries", *retries, keys::min_retries, keys::max_retries))
+        if (auto in_range = int_in_range(reader.context(), "retries", *retries, keys::min_retries, keys::max_retries))
             health.retries = *in_range;
     }
     return health;

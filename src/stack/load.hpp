@@ -14,8 +14,8 @@
 namespace mldeploy::stack {
 
 struct Diagnostic {
-    SourcePos pos;          // line/column 0 when the problem has no position
-    std::string message;    // what is wrong, and what would be right
+    SourcePos pos;        // line/column 0 when the problem has no position
+    std::string message;  // what is wrong, and what would be right
 
     // "file:line:col: message" (or "file: message" without a position)
     std::string to_string() const;
@@ -43,8 +43,7 @@ Stack load_stack_file(const std::filesystem::path& file, const EnvLookup& env = 
 
 // Same, from text already in memory; `file` names it in messages and anchors
 // relative paths. Used by unit tests and the fuzzer.
-Stack load_stack_text(std::string_view text, const std::filesystem::path& file,
-                      const EnvLookup& env = process_env());
+Stack load_stack_text(std::string_view text, const std::filesystem::path& file, const EnvLookup& env = process_env());
 
 // ${VAR}, ${VAR:-default}, ${VAR-default}, $VAR and $$ (a literal '$').
 // Throws std::invalid_argument with a message on malformed input.

@@ -22,8 +22,8 @@ struct SourcePos {
 };
 
 struct Build {
-    std::filesystem::path context;         // absolute
-    std::string dockerfile;                // relative to context; empty = engine default
+    std::filesystem::path context;  // absolute
+    std::string dockerfile;         // relative to context; empty = engine default
     std::map<std::string, std::string> args;
     // Left out of the context besides .dockerignore's patterns: the stack file
     // when it lies inside (build = "."), so that editing it builds nothing.
@@ -31,7 +31,7 @@ struct Build {
 };
 
 struct Health {
-    std::string path = "/healthz";         // starts with '/'
+    std::string path = "/healthz";  // starts with '/'
     Millis interval{2000};
     Millis timeout{1000};
     int retries = 3;
@@ -46,51 +46,51 @@ struct Resources {
 };
 
 struct Volume {
-    std::string source;                    // absolute host path, or a named volume
-    std::string target;                    // absolute path inside the container
-    std::string options;                   // "ro", "rw", "" ...
+    std::string source;   // absolute host path, or a named volume
+    std::string target;   // absolute path inside the container
+    std::string options;  // "ro", "rw", "" ...
     bool is_bind = true;
 };
 
 struct Service {
     std::string name;
     std::optional<Build> build;
-    std::string image;                     // tag to build, or image to run
-    int port = 0;                          // inside the container
+    std::string image;  // tag to build, or image to run
+    int port = 0;       // inside the container
     int replicas = 1;
-    std::vector<std::string> command;      // empty = image default
+    std::vector<std::string> command;  // empty = image default
     std::map<std::string, std::string> env;
     std::vector<Volume> volumes;
-    std::string restart = "no";            // no | on-failure | always | unless-stopped
+    std::string restart = "no";  // no | on-failure | always | unless-stopped
     std::optional<Health> health;
     Resources resources;
     // How long a leaving replica's requests in flight may take to end (scale
     // down, rolling update); nullopt: the balancer's timeout.
     std::optional<Millis> drain;
-    SourcePos pos;                         // of the [services.<name>] table
+    SourcePos pos;  // of the [services.<name>] table
 };
 
 struct Route {
-    std::string path;                      // starts with '/'
+    std::string path;  // starts with '/'
     std::string service;
 };
 
 struct Balancer {
     std::string image = "docker.io/library/nginx:stable";
-    int port = 0;                          // host port
+    int port = 0;  // host port
     std::string host_ip = "0.0.0.0";
-    std::string algorithm = "round_robin"; // round_robin | least_conn | ip_hash | random
+    std::string algorithm = "round_robin";  // round_robin | least_conn | ip_hash | random
     std::int64_t max_body_bytes = 100LL * 1024 * 1024;
     Millis timeout{300000};
-    std::vector<Route> routes;             // never empty after loading
+    std::vector<Route> routes;  // never empty after loading
 };
 
 struct Stack {
     std::string name;
-    std::string network;                   // "<name>_net" unless set
-    std::filesystem::path file;            // absolute path of the stack file
-    std::filesystem::path dir;             // its folder: relative paths resolve here
-    std::vector<Service> services;         // in the order they are written
+    std::string network;            // "<name>_net" unless set
+    std::filesystem::path file;     // absolute path of the stack file
+    std::filesystem::path dir;      // its folder: relative paths resolve here
+    std::vector<Service> services;  // in the order they are written
     Balancer balancer;
 
     // The drain budget of `service`: its own, else the balancer's timeout.

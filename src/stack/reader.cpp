@@ -36,16 +36,26 @@ bool before(const SourcePos& a, const SourcePos& b) {
 
 std::string_view type_phrase(toml::node_type type) {
     switch (type) {
-        case toml::node_type::string: return "a string";
-        case toml::node_type::integer: return "an integer";
-        case toml::node_type::floating_point: return "a float";
-        case toml::node_type::boolean: return "a boolean";
-        case toml::node_type::date: return "a date";
-        case toml::node_type::time: return "a time";
-        case toml::node_type::date_time: return "a date-time";
-        case toml::node_type::array: return "an array";
-        case toml::node_type::table: return "a table";
-        case toml::node_type::none: break;
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a float";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::date:
+            return "a date";
+        case toml::node_type::time:
+            return "a time";
+        case toml::node_type::date_time:
+            return "a date-time";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::table:
+            return "a table";
+        case toml::node_type::none:
+            break;
     }
     return "nothing";
 }
@@ -74,9 +84,7 @@ SourcePos Context::pos_of(const toml::key& key) const {
     return {file_label_, static_cast<int>(begin.line), static_cast<int>(begin.column)};
 }
 
-SourcePos Context::whole_file() const {
-    return {file_label_, 0, 0};
-}
+SourcePos Context::whole_file() const { return {file_label_, 0, 0}; }
 
 void Context::error(SourcePos pos, std::string message) {
     diagnostics_.push_back({std::move(pos), std::move(message)});

@@ -44,8 +44,8 @@ Resources read_resources(const TableReader& service) {
         if (cpus->value > 0 && cpus->value <= keys::max_cpus)
             resources.cpus = cpus->value;
         else
-            ctx.error(cpus->pos, fmt::format("'cpus' must be more than 0 and at most {}, not {}", keys::max_cpus,
-                                             cpus->value));
+            ctx.error(cpus->pos,
+                      fmt::format("'cpus' must be more than 0 and at most {}, not {}", keys::max_cpus, cpus->value));
     }
     if (auto memory = reader.size("memory")) {
         if (memory->value >= keys::min_memory_bytes)

@@ -8,21 +8,11 @@
 namespace mldeploy::stack {
 namespace {
 
-bool is_lower_or_digit(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-bool is_letter(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-bool is_alnum(char c) {
-    return is_letter(c) || is_digit(c);
-}
-bool in_set(char c, std::string_view set) {
-    return set.find(c) != std::string_view::npos;
-}
+bool is_lower_or_digit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alnum(char c) { return is_letter(c) || is_digit(c); }
+bool in_set(char c, std::string_view set) { return set.find(c) != std::string_view::npos; }
 
 template <class FirstOk, class RestOk>
 bool matches(std::string_view text, FirstOk first_ok, RestOk rest_ok) {

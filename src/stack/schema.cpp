@@ -17,14 +17,10 @@ using nlohmann::json;
 
 // String values are interpolated before they are checked, so a value holding
 // '$' (${VAR}, $VAR, $$) may be anything once expanded: every pattern lets it by.
-std::string or_interpolated(const std::string& pattern) {
-    return "^(?:" + pattern + "|.*\\$.*)$";
-}
+std::string or_interpolated(const std::string& pattern) { return "^(?:" + pattern + "|.*\\$.*)$"; }
 const std::string interpolated = ".*\\$.*";
 
-json text(const std::string& description) {
-    return {{"type", "string"}, {"description", description}};
-}
+json text(const std::string& description) { return {{"type", "string"}, {"description", description}}; }
 
 json patterned(const std::string& pattern, const std::string& description) {
     return {{"type", "string"}, {"pattern", or_interpolated(pattern)}, {"description", description}};
@@ -71,8 +67,7 @@ const std::string url_path_pattern = "/[A-Za-z0-9/._~!&()*+,=:@%-]*";
 const std::string duration_pattern = "[0-9]+(?:\\.[0-9]+)?(?:ms|s|m|h)";
 const std::string size_pattern = "[0-9]+(?:\\.[0-9]+)?[kKmMgG]?";
 const std::string ipv4_octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
-const std::string ip_pattern =
-    "(?:" + ipv4_octet + "(?:\\." + ipv4_octet + "){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)";
+const std::string ip_pattern = "(?:" + ipv4_octet + "(?:\\." + ipv4_octet + "){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)";
 
 std::string volume_pattern() {
     std::string option = "(?:";
@@ -105,8 +100,9 @@ json build_schema() {
                                                "(default: Containerfile, then Dockerfile).")},
                            {"args", variables("Build arguments (ARG), NAME = value.")}},
                           {"context"}, "The build: its context, dockerfile and build arguments.");
-    return {{"description", "The build context (a folder, relative to the stack file), or a table with context, "
-                            "dockerfile and args."},
+    return {{"description",
+             "The build context (a folder, relative to the stack file), or a table with context, "
+             "dockerfile and args."},
             {"anyOf", json::array({{{"type", "string"}}, std::move(as_table)})}};
 }
 
@@ -121,44 +117,45 @@ json health_schema() {
 }
 
 json resources_schema() {
-    return table(
-        keys::resources,
-        {{"cpus",
-          {{"type", "number"},
-           {"exclusiveMinimum", 0},
-           {"maximum", keys::max_cpus},
-           {"description", "CPUs per replica."}}},
-         {"memory", size("Memory per replica (at least 6m).")},
-         {"gpus",
-          {{"description", "GPUs per replica: a count, or \"all\"."},
-           {"anyOf", json::array({{{"type", "integer"}, {"minimum", 0}}, {{"type", "string"}, {"enum", json::array({"all"})}}})}}}},
-        {}, "Limits per replica.");
+    return table(keys::resources,
+                 {{"cpus",
+                   {{"type", "number"},
+                    {"exclusiveMinimum", 0},
+                    {"maximum", keys::max_cpus},
+                    {"description", "CPUs per replica."}}},
+                  {"memory", size("Memory per replica (at least 6m).")},
+                  {"gpus",
+                   {{"description", "GPUs per replica: a count, or \"all\"."},
+                    {"anyOf", json::array({{{"type", "integer"}, {"minimum", 0}},
+                                           {{"type", "string"}, {"enum", json::array({"all"})}}})}}}},
+                 {}, "Limits per replica.");
 }
 
 json service_schema() {
-    json service = table(
-        keys::service,
-        {{"build", build_schema()},
-         {"image", patterned(image_pattern, "The tag to build, or the image to run when there is no build.")},
-         {"port", integer(1, 65535, "The port the model listens on inside its container.")},
-         {"replicas", integer(0, keys::max_replicas, "How many replicas (default 1; 0 runs none).")},
-         {"command",
-          {{"type", "array"},
-           {"items", {{"type", "string"}}},
-           {"description", "The command, one string per argument."}}},
-         {"env", variables("Environment variables, NAME = value; values may use ${VAR} and ${VAR:-default}.")},
-         {"volumes",
-          {{"type", "array"},
-           {"items", patterned(volume_pattern(), "\"source:target[:options]\": a host path starting with '.' or '/' "
-                                                 "(relative to the stack file) or a volume name; options ro, rw, z, "
-                                                 "Z.")},
-           {"description", "Volumes to mount."}}},
-         {"restart", one_of(keys::restart_policies, "The engine's restart policy.")},
-         {"health", health_schema()},
-         {"resources", resources_schema()},
-         {"drain", duration("How long a leaving replica's requests in flight may take to end (scale-in, rolling "
-                            "update); default: the balancer's timeout.")}},
-        {"port"}, "A model service: its image or build, port, replicas and settings.");
+    json service =
+        table(keys::service,
+              {{"build", build_schema()},
+               {"image", patterned(image_pattern, "The tag to build, or the image to run when there is no build.")},
+               {"port", integer(1, 65535, "The port the model listens on inside its container.")},
+               {"replicas", integer(0, keys::max_replicas, "How many replicas (default 1; 0 runs none).")},
+               {"command",
+                {{"type", "array"},
+                 {"items", {{"type", "string"}}},
+                 {"description", "The command, one string per argument."}}},
+               {"env", variables("Environment variables, NAME = value; values may use ${VAR} and ${VAR:-default}.")},
+               {"volumes",
+                {{"type", "array"},
+                 {"items", patterned(volume_pattern(),
+                                     "\"source:target[:options]\": a host path starting with '.' or '/' "
+                                     "(relative to the stack file) or a volume name; options ro, rw, z, "
+                                     "Z.")},
+                 {"description", "Volumes to mount."}}},
+               {"restart", one_of(keys::restart_policies, "The engine's restart policy.")},
+               {"health", health_schema()},
+               {"resources", resources_schema()},
+               {"drain", duration("How long a leaving replica's requests in flight may take to end (scale-in, rolling "
+                                  "update); default: the balancer's timeout.")}},
+              {"port"}, "A model service: its image or build, port, replicas and settings.");
     // Without a build, the image to run is needed.
     service["anyOf"] = json::array({{{"required", json::array({"image"})}}, {{"required", json::array({"build"})}}});
     return service;
@@ -190,8 +187,7 @@ json stack_schema() {
         keys::top_level,
         {{"name", patterned(name_pattern, "The stack's name: lowercase letters, digits, '-' and '_', at most 40.")},
          {"network",
-          table(keys::network,
-                {{"name", patterned(network_pattern, "The network's name (default <name>_net).")}}, {},
+          table(keys::network, {{"name", patterned(network_pattern, "The network's name (default <name>_net).")}}, {},
                 "The stack's network.")},
          {"services",
           {{"type", "object"},
@@ -201,8 +197,7 @@ json stack_schema() {
            {"additionalProperties", service_schema()}}},
          {"balancer", balancer_schema()}},
         {"name", "services", "balancer"}, "An mldeploy stack file.");
-    json root{{"$schema", "http://json-schema.org/draft-07/schema#"},
-              {"title", "mldeploy stack file"}};
+    json root{{"$schema", "http://json-schema.org/draft-07/schema#"}, {"title", "mldeploy stack file"}};
     root.update(schema);
     return root;
 }

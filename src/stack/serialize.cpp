@@ -2,8 +2,8 @@
 
 #include "util/units.hpp"
 
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -54,9 +54,9 @@ std::string volume_text(const Volume& v) {
 
 bool looks_secret(std::string_view env_name) {
     const auto name = upper(env_name);
-    for (const char* word : {"SECRET", "TOKEN", "PASS", "PWD", "KEY", "CREDENTIAL", "AUTH", "BEARER", "PRIVATE",
-                             "SESSION", "COOKIE", "SIGNATURE", "SALT", "DSN", "DATABASE_URL", "CONNECTION_STRING",
-                             "CERT", "ACCESS"})
+    for (const char* word :
+         {"SECRET", "TOKEN", "PASS", "PWD", "KEY", "CREDENTIAL", "AUTH", "BEARER", "PRIVATE", "SESSION", "COOKIE",
+          "SIGNATURE", "SALT", "DSN", "DATABASE_URL", "CONNECTION_STRING", "CERT", "ACCESS"})
         if (name.find(word) != std::string::npos) return true;
     return false;
 }
@@ -95,7 +95,8 @@ json to_json(const Stack& stack, bool redact) {
         sj["env"] = shown_env(s, redact);
         auto& volumes = sj["volumes"] = json::array();
         for (const auto& v : s.volumes)
-            volumes.push_back({{"source", v.source}, {"target", v.target}, {"options", v.options}, {"bind", v.is_bind}});
+            volumes.push_back(
+                {{"source", v.source}, {"target", v.target}, {"options", v.options}, {"bind", v.is_bind}});
         sj["restart"] = s.restart;
         if (s.health)
             sj["health"] = {{"path", s.health->path},
@@ -114,9 +115,12 @@ json to_json(const Stack& stack, bool redact) {
     const auto& b = stack.balancer;
     json routes = json::array();
     for (const auto& r : b.routes) routes.push_back({{"path", r.path}, {"service", r.service}});
-    j["balancer"] = {{"image", b.image},     {"port", b.port},
-                     {"host_ip", b.host_ip}, {"algorithm", b.algorithm},
-                     {"max_body_bytes", b.max_body_bytes}, {"timeout_ms", b.timeout.count()},
+    j["balancer"] = {{"image", b.image},
+                     {"port", b.port},
+                     {"host_ip", b.host_ip},
+                     {"algorithm", b.algorithm},
+                     {"max_body_bytes", b.max_body_bytes},
+                     {"timeout_ms", b.timeout.count()},
                      {"routes", routes}};
     return j;
 }
@@ -167,7 +171,8 @@ Stack stack_from_json(const json& j) {
     b.algorithm = bj.at("algorithm").get<std::string>();
     b.max_body_bytes = bj.at("max_body_bytes").get<std::int64_t>();
     b.timeout = Millis(bj.at("timeout_ms").get<long>());
-    for (const auto& r : bj.at("routes")) b.routes.push_back({r.at("path").get<std::string>(), r.at("service").get<std::string>()});
+    for (const auto& r : bj.at("routes"))
+        b.routes.push_back({r.at("path").get<std::string>(), r.at("service").get<std::string>()});
     return stack;
 }
 
@@ -213,8 +218,10 @@ std::string to_toml(const Stack& stack, bool redact) {
         if (s.resources.cpus) res.insert("cpus", *s.resources.cpus);
         if (s.resources.memory_bytes) res.insert("memory", util::format_size(*s.resources.memory_bytes));
         if (s.resources.gpus) {
-            if (*s.resources.gpus == "all") res.insert("gpus", "all");
-            else res.insert("gpus", std::stoll(*s.resources.gpus));
+            if (*s.resources.gpus == "all")
+                res.insert("gpus", "all");
+            else
+                res.insert("gpus", std::stoll(*s.resources.gpus));
         }
         if (!res.empty()) t.insert("resources", std::move(res));
         if (s.drain) t.insert("drain", util::format_duration(*s.drain));
@@ -224,12 +231,12 @@ std::string to_toml(const Stack& stack, bool redact) {
     toml::array routes;
     for (const auto& r : b.routes) routes.push_back(toml::table{{"path", r.path}, {"service", r.service}});
     const toml::table balancer{{"balancer", toml::table{{"image", b.image},
-                                        {"port", b.port},
-                                        {"host_ip", b.host_ip},
-                                        {"algorithm", b.algorithm},
-                                        {"max_body", util::format_size(b.max_body_bytes)},
-                                        {"timeout", util::format_duration(b.timeout)},
-                                        {"routes", std::move(routes)}}}};
+                                                        {"port", b.port},
+                                                        {"host_ip", b.host_ip},
+                                                        {"algorithm", b.algorithm},
+                                                        {"max_body", util::format_size(b.max_body_bytes)},
+                                                        {"timeout", util::format_duration(b.timeout)},
+                                                        {"routes", std::move(routes)}}}};
     os << "\n" << balancer << "\n";
     return os.str();
 }

@@ -8,7 +8,6 @@
 namespace mldeploy::stack::detail {
 namespace {
 
-
 void check_service_name(Context& ctx, const std::string& name, const SourcePos& pos) {
     if (is_valid_name(name)) return;
     ctx.error(pos, fmt::format("service name {} is not valid: use lowercase letters, digits, '-' and '_', "
@@ -83,7 +82,8 @@ Service read_service(const TableReader& services, const toml::key& name, const t
     service.command = read_command(reader);
     service.env = read_variables(reader, "env");
     service.volumes = read_volumes(reader);
-    if (auto restart = reader.string("restart"); restart && check_one_of(ctx, "restart", *restart, keys::restart_policies))
+    if (auto restart = reader.string("restart");
+        restart && check_one_of(ctx, "restart", *restart, keys::restart_policies))
         service.restart = restart->value;
     service.health = read_health(reader);
     service.resources = read_resources(reader);

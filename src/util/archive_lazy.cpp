@@ -33,7 +33,8 @@ void* library() {
         if (h == nullptr)
             throw std::runtime_error(std::string("cannot load ") + kLibrary +
                                      ", which mldeploy needs to make and read tar archives (install Debian's "
-                                     "package libarchive13): " + dlerror());
+                                     "package libarchive13): " +
+                                     dlerror());
         return h;
     }();
     return handle;
@@ -97,8 +98,8 @@ int archive_write_set_bytes_in_last_block(struct archive* a, int bytes) {
     MLDEPLOY_REAL(archive_write_set_bytes_in_last_block);
     return real_fn(a, bytes);
 }
-int archive_write_open(struct archive* a, void* client_data, archive_open_callback* open,
-                       archive_write_callback* write, archive_close_callback* close) {
+int archive_write_open(struct archive* a, void* client_data, archive_open_callback* open, archive_write_callback* write,
+                       archive_close_callback* close) {
     MLDEPLOY_REAL(archive_write_open);
     return real_fn(a, client_data, open, write, close);
 }

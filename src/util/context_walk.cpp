@@ -169,7 +169,8 @@ void walk_context(const std::filesystem::path& dir, const std::vector<std::strin
     // where it points, as the user named it (they may name any folder anyway). Links
     // inside it are never followed.
     const Fd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (root.get() < 0) throw std::runtime_error("cannot read the build context " + dir.string() + ": " + std::strerror(errno));
+    if (root.get() < 0)
+        throw std::runtime_error("cannot read the build context " + dir.string() + ": " + std::strerror(errno));
     Walker walker{sink, ignore, {}};
     walker.walk(root.get(), dir, "");
 }

@@ -1,8 +1,8 @@
 #include "util/output.hpp"
 
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
-#include <unistd.h>
 
 namespace mldeploy::util {
 

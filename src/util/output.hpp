@@ -21,9 +21,9 @@ public:
     // A step of long work: "  ✓ started movies-recommender-1 (1.2s)".
     void step(std::string_view text);
     void done(std::string_view text);
-    void note(std::string_view text);     // indented progress, not with -q
-    void detail(std::string_view text);   // only with -v
-    void result(std::string_view text);   // the answer of a command; printed even with -q
+    void note(std::string_view text);    // indented progress, not with -q
+    void detail(std::string_view text);  // only with -v
+    void result(std::string_view text);  // the answer of a command; printed even with -q
     void warn(std::string_view text);
     void error(std::string_view text);
 

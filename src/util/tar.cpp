@@ -266,9 +266,7 @@ DockerIgnore::~DockerIgnore() = default;
 DockerIgnore::DockerIgnore(DockerIgnore&&) noexcept = default;
 DockerIgnore& DockerIgnore::operator=(DockerIgnore&&) noexcept = default;
 
-bool DockerIgnore::empty() const {
-    return impl_->patterns.empty();
-}
+bool DockerIgnore::empty() const { return impl_->patterns.empty(); }
 
 bool DockerIgnore::excluded(std::string_view path) const {
     const std::string file = clean_path(path);

@@ -17,9 +17,7 @@ struct Unit {
 constexpr std::array<Unit, 3> duration_units{{{"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}}};
 constexpr std::array<Unit, 3> size_units{{{"g", 1LL << 30}, {"m", 1LL << 20}, {"k", 1LL << 10}}};
 
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 bool all_digits(std::string_view text) {
     if (text.empty()) return false;
@@ -83,9 +81,7 @@ std::pair<std::string_view, std::string_view> split_suffix(std::string_view text
     return {text.substr(0, end), text.substr(end)};
 }
 
-char lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 template <std::size_t N>
 std::string format_in_units(int64_t value, const std::array<Unit, N>& units, std::string_view fallback) {

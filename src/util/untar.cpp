@@ -32,11 +32,13 @@ std::optional<std::string> untar_file(std::string_view tar, std::string_view nam
         std::string content;
         char buffer[16384];
         la_ssize_t n = 0;
-        while ((n = archive_read_data(reader.get(), buffer, sizeof buffer)) > 0) content.append(buffer, static_cast<size_t>(n));
+        while ((n = archive_read_data(reader.get(), buffer, sizeof buffer)) > 0)
+            content.append(buffer, static_cast<size_t>(n));
         if (n < 0) throw std::runtime_error(std::string("cannot read tar: ") + archive_error_string(reader.get()));
         return content;
     }
-    if (rc != ARCHIVE_EOF) throw std::runtime_error(std::string("cannot read tar: ") + archive_error_string(reader.get()));
+    if (rc != ARCHIVE_EOF)
+        throw std::runtime_error(std::string("cannot read tar: ") + archive_error_string(reader.get()));
     return std::nullopt;
 }
 

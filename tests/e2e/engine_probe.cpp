@@ -10,8 +10,8 @@
 #include "util/tar.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -111,7 +111,8 @@ int main(int argc, char** argv) {
             make_engine(flavour, "/nonexistent/engine.sock")->info();
             check(false, "info on a missing socket: expected an EngineError");
         } catch (const EngineError& e) {
-            check(e.kind() == ErrorKind::transport, std::string("info on a missing socket is kind transport: ") + e.what());
+            check(e.kind() == ErrorKind::transport,
+                  std::string("info on a missing socket is kind transport: ") + e.what());
         }
 
         fmt::print("images\n");
@@ -244,13 +245,13 @@ int main(int argc, char** argv) {
                   r.output.find("to-err") != std::string::npos,
               fmt::format("exec exit 3: exit {} output \"{}\"", r.exit_code, r.output));
         std::vector<std::pair<LogStream, std::string>> streamed;
-        const int streamed_code = engine.exec_stream(
-            id, {"sh", "-c", "echo first; sleep 1; echo second >&2; printf 'no newline'; exit 4"},
-            [&](LogStream s, std::string_view l) { streamed.emplace_back(s, l); });
+        const int streamed_code =
+            engine.exec_stream(id, {"sh", "-c", "echo first; sleep 1; echo second >&2; printf 'no newline'; exit 4"},
+                               [&](LogStream s, std::string_view l) { streamed.emplace_back(s, l); });
         check(streamed_code == 4 &&
                   streamed == std::vector<std::pair<LogStream, std::string>>{{LogStream::stdout_, "first"},
-                                                                            {LogStream::stderr_, "second"},
-                                                                            {LogStream::stdout_, "no newline"}},
+                                                                             {LogStream::stderr_, "second"},
+                                                                             {LogStream::stdout_, "no newline"}},
               fmt::format("exec_stream: exit {}, {} lines", streamed_code, streamed.size()));
         r = engine.exec(id, {"sh", "-c", "echo $PROBE; cat /models/model.txt; touch /models/x 2>&1 || true"});
         check(r.output.find("yes\nmodel bytes\n") == 0 && r.output.find("Read-only") != std::string::npos,
@@ -277,8 +278,8 @@ int main(int argc, char** argv) {
             fmt::print("    {} {}\n", s == LogStream::stderr_ ? "err" : "out", l);
         }
         // Docker reads stdout and stderr concurrently: their lines may interleave.
-        const auto first_out = std::find_if(lines.begin(), lines.end(),
-                                            [](const auto& line) { return line.first == LogStream::stdout_; });
+        const auto first_out =
+            std::find_if(lines.begin(), lines.end(), [](const auto& line) { return line.first == LogStream::stdout_; });
         check(lines.size() >= 3 && first_out != lines.end() && first_out->second == "out-line-1",
               "logs: first line on stdout");
         bool saw_err = false;

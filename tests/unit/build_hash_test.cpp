@@ -73,8 +73,8 @@ TEST_CASE("build hash: stable") {
     SUBCASE("the hash of the tar that is sent is the same") {
         const auto packed = pack_build_context(ctx.build());
         CHECK(packed.hash == first);
-        CHECK(packed.tar == mldeploy::util::tar_directory(ctx.path, mldeploy::util::read_dockerignore(ctx.path),
-                                                          {"Dockerfile"}));
+        CHECK(packed.tar ==
+              mldeploy::util::tar_directory(ctx.path, mldeploy::util::read_dockerignore(ctx.path), {"Dockerfile"}));
     }
 }
 

@@ -93,11 +93,14 @@ TEST_SUITE("completion") {
         CHECK(zsh.find("'--format[Output format]:format:(text json)'") != std::string::npos);
 
         const auto fish = fish_completion(m);
-        CHECK(fish.find("complete -c mldeploy -n __fish_use_subcommand -a up -d 'Deploy the stack'") != std::string::npos);
+        CHECK(fish.find("complete -c mldeploy -n __fish_use_subcommand -a up -d 'Deploy the stack'") !=
+              std::string::npos);
         CHECK(fish.find("complete -c mldeploy -n 'not __fish_seen_subcommand_from logs' -s f -l file -r -F") !=
               std::string::npos);
-        CHECK(fish.find("complete -c mldeploy -n '__fish_seen_subcommand_from logs' -l file -r -F") != std::string::npos);
-        CHECK(fish.find("complete -c mldeploy -n '__fish_seen_subcommand_from scale' -s r -l replicas -x -d 'How many'") !=
+        CHECK(fish.find("complete -c mldeploy -n '__fish_seen_subcommand_from logs' -l file -r -F") !=
+              std::string::npos);
+        CHECK(fish.find(
+                  "complete -c mldeploy -n '__fish_seen_subcommand_from scale' -s r -l replicas -x -d 'How many'") !=
               std::string::npos);
     }
 }

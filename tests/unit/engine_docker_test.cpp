@@ -101,8 +101,7 @@ TEST_CASE("docker create body: everything") {
     CHECK(host["NanoCpus"] == 1500000000);
     CHECK(host["Memory"] == 536870912);
     CHECK(host["Ulimits"] == expected_ulimits);
-    CHECK(host["DeviceRequests"] ==
-          json::parse(R"([{"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu"]]}])"));
+    CHECK(host["DeviceRequests"] == json::parse(R"([{"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu"]]}])"));
 }
 
 TEST_CASE("docker create body: ports") {
@@ -222,8 +221,8 @@ TEST_CASE("docker references split into fromImage and tag") {
 }
 
 TEST_CASE("docker_prefix_tar puts every entry under a folder") {
-    const std::string tar = mldeploy::util::tar_files({{"nginx.conf", "events {}\n", 0644},
-                                                        {"sub/stack.json", "{}", 0600}});
+    const std::string tar =
+        mldeploy::util::tar_files({{"nginx.conf", "events {}\n", 0644}, {"sub/stack.json", "{}", 0600}});
     SUBCASE("one level") {
         const std::string prefixed = docker_prefix_tar(tar, "mldeploy");
         const auto entries = entries_of(prefixed);
@@ -259,9 +258,9 @@ TEST_CASE("docker_prefix_tar puts every entry under a folder") {
 
 TEST_CASE("the flavour from /_ping's headers") {
     // As seen: Podman 4.3.1 (libpod and compat alike) and Docker 20.10.24.
-    CHECK(flavour_from_ping_headers({{"api-version", "1.41"},
-                                     {"libpod-api-version", "4.3.1"},
-                                     {"server", "Libpod/4.3.1 (linux)"}}) == std::optional<std::string>("podman"));
+    CHECK(flavour_from_ping_headers(
+              {{"api-version", "1.41"}, {"libpod-api-version", "4.3.1"}, {"server", "Libpod/4.3.1 (linux)"}}) ==
+          std::optional<std::string>("podman"));
     CHECK(flavour_from_ping_headers({{"api-version", "1.41"}, {"server", "Docker/20.10.24+dfsg1 (linux)"}}) ==
           std::optional<std::string>("docker"));
     CHECK(flavour_from_ping_headers({{"server", "Docker/28.2.2 (linux)"}}) == std::optional<std::string>("docker"));
@@ -352,7 +351,8 @@ TEST_CASE("docker create body: devices (no CDI on Docker 20.10)") {
         spec.devices = {"/dev/fuse"};
         const json host = docker_create_body(spec)["HostConfig"];
         CHECK(host["Devices"] ==
-              json::parse(R"([{"PathOnHost": "/dev/fuse", "PathInContainer": "/dev/fuse", "CgroupPermissions": "rwm"}])"));
+              json::parse(
+                  R"([{"PathOnHost": "/dev/fuse", "PathInContainer": "/dev/fuse", "CgroupPermissions": "rwm"}])"));
         CHECK_FALSE(host.contains("DeviceRequests"));
     }
     SUBCASE("other CDI names are refused") {
@@ -372,6 +372,7 @@ TEST_CASE("docker create body: StopSignal as given") {
     spec.stop_signal = "3";
     CHECK(docker_create_body(spec)["StopSignal"] == "3");
     spec.stop_signal = "SIGNOPE";
-    CHECK_THROWS_WITH_AS(docker_create_body(spec), "container movies-recommender-1: stop signal 'SIGNOPE' is not a signal's name or number",
+    CHECK_THROWS_WITH_AS(docker_create_body(spec),
+                         "container movies-recommender-1: stop signal 'SIGNOPE' is not a signal's name or number",
                          std::invalid_argument);
 }

@@ -51,7 +51,8 @@ TEST_CASE("Docker's list: a container on two networks, one not running, one with
     ])");
     const auto listed = parse_docker_container_list(answer);
     REQUIRE(listed.size() == 3);
-    CHECK(listed[0].ip_by_network == std::map<std::string, std::string>{{"back", "172.19.0.5"}, {"front", "172.18.0.2"}});
+    CHECK(listed[0].ip_by_network ==
+          std::map<std::string, std::string>{{"back", "172.19.0.5"}, {"front", "172.18.0.2"}});
     REQUIRE(listed[0].summary.ports.size() == 1);  // 0.0.0.0 and :: are one binding
     CHECK(listed[0].summary.ports[0].host_ip.empty());
     CHECK(listed[1].ip_by_network.at("front").empty());

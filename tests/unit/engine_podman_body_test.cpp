@@ -165,6 +165,6 @@ TEST_CASE("create body: the stop signal is a number, as libpod's syscall.Signal"
     spec.stop_signal = "10";
     CHECK(podman_create_body(spec)["stop_signal"] == 10);
     spec.stop_signal = "SIGNOPE";
-    CHECK_THROWS_WITH_AS(podman_create_body(spec), "container s: stop signal 'SIGNOPE' is not a signal's name or number",
-                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(podman_create_body(spec),
+                         "container s: stop signal 'SIGNOPE' is not a signal's name or number", std::invalid_argument);
 }

@@ -133,8 +133,8 @@ TEST_CASE("Podman: a log request that answers nothing is asked again, 3 more tim
         podman.empty_logs_retry_delay = std::chrono::milliseconds(1);
         std::vector<std::pair<LogStream, std::string>> lines;
         podman.logs("c", false, std::nullopt, [&](LogStream s, std::string_view l) { lines.emplace_back(s, l); });
-        CHECK(lines == std::vector<std::pair<LogStream, std::string>>{{LogStream::stdout_, "one"},
-                                                                      {LogStream::stderr_, "two"}});
+        CHECK(lines ==
+              std::vector<std::pair<LogStream, std::string>>{{LogStream::stdout_, "one"}, {LogStream::stderr_, "two"}});
         CHECK(server.requests().size() == 2);
         CHECK(server.requests()[1].target == "/v4.0.0/libpod/containers/c/logs?stdout=true&stderr=true&follow=false");
     }
@@ -168,8 +168,9 @@ TEST_CASE("exec_stream sends each line as it comes and returns the exit code; ex
         const int code = engine->exec_stream("c", {"sh", "-c", "drain"},
                                              [&](LogStream s, std::string_view l) { lines.emplace_back(s, l); });
         CHECK(code == 7);
-        CHECK(lines == std::vector<std::pair<LogStream, std::string>>{
-                           {LogStream::stdout_, "draining 3"}, {LogStream::stdout_, "done"}, {LogStream::stderr_, "warn"}});
+        CHECK(lines == std::vector<std::pair<LogStream, std::string>>{{LogStream::stdout_, "draining 3"},
+                                                                      {LogStream::stdout_, "done"},
+                                                                      {LogStream::stderr_, "warn"}});
         const ExecResult result = engine->exec("c", {"true"});
         CHECK(result.exit_code == 7);
         CHECK(result.output == "draining 3\ndone\nwarn\n");
@@ -197,8 +198,8 @@ TEST_CASE("inspect: env from Config.Env and the start time as the engine gives i
     CHECK(d.running);
     CHECK(d.restart_count == 2);
     CHECK(d.started_at == "2026-12-02T08:00:01.123456789Z");
-    CHECK(d.env == std::map<std::string, std::string>{
-                       {"PATH", "/usr/bin"}, {"MODEL", "/m/a=b"}, {"EMPTY", ""}, {"BARE", ""}});
+    CHECK(d.env ==
+          std::map<std::string, std::string>{{"PATH", "/usr/bin"}, {"MODEL", "/m/a=b"}, {"EMPTY", ""}, {"BARE", ""}});
     CHECK(d.ip_by_network.at("movies") == "10.89.0.5");
     const ContainerDetails never = PodmanEngine(server.socket_path()).inspect_container("never");
     CHECK(never.started_at.empty());
@@ -212,8 +213,7 @@ TEST_CASE("error kinds: the status decides unless a flavour knows better") {
     CHECK(error_kind_for_status(400) == ErrorKind::engine);
     CHECK(error_kind_for_status(0) == ErrorKind::engine);
     CHECK(podman_error_kind(500, "the container name \"x\" is already in use by y") == ErrorKind::conflict);
-    CHECK(podman_error_kind(500, "container x does not exist in database: no such container") ==
-          ErrorKind::not_found);
+    CHECK(podman_error_kind(500, "container x does not exist in database: no such container") == ErrorKind::not_found);
     CHECK(podman_error_kind(500, "something else") == ErrorKind::engine);
     CHECK(podman_error_kind(404, "no such network") == ErrorKind::not_found);
     CHECK(podman_error_kind(409, "container is not running") == ErrorKind::conflict);

@@ -126,8 +126,8 @@ private:
             requests_.push_back(request);
         }
         const FakeAnswer answer = answer_(request);
-        std::string out = "HTTP/1.1 " + std::to_string(answer.status) + " X\r\nContent-Type: " +
-                          answer.content_type + "\r\nContent-Length: " + std::to_string(answer.body.size()) +
+        std::string out = "HTTP/1.1 " + std::to_string(answer.status) + " X\r\nContent-Type: " + answer.content_type +
+                          "\r\nContent-Length: " + std::to_string(answer.body.size()) +
                           "\r\nConnection: close\r\n\r\n" + answer.body;
         for (std::size_t sent = 0; sent < out.size();) {
             const ssize_t n = ::write(connection, out.data() + sent, out.size() - sent);

@@ -65,14 +65,14 @@ TEST_CASE("direct routes come from the kernel's tables: no gateway, not loopback
         "00000000000000000000000000000000 00000000 00000002 00000000 80200001       lo\n"
         "00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
         "fe800000000000000000000000000001 00000400 00000001 00000000 00000003     eth0\n");
-    CHECK(routes.reach("10.89.0.7"));      // podman1's 10.89.0.0/24
+    CHECK(routes.reach("10.89.0.7"));  // podman1's 10.89.0.0/24
     CHECK_FALSE(routes.reach("10.89.1.7"));
-    CHECK(routes.reach("172.17.200.3"));   // docker0's 172.17.0.0/16
+    CHECK(routes.reach("172.17.200.3"));     // docker0's 172.17.0.0/16
     CHECK_FALSE(routes.reach("10.64.0.5"));  // through a gateway
     CHECK_FALSE(routes.reach("10.65.0.5"));  // a reject route
     CHECK_FALSE(routes.reach("8.8.8.8"));    // the default route has a gateway
     CHECK(routes.reach("fd00::5"));
-    CHECK_FALSE(routes.reach("::1"));        // loopback
+    CHECK_FALSE(routes.reach("::1"));  // loopback
     CHECK_FALSE(routes.reach("2001:db8::1"));
     CHECK_FALSE(routes.reach("not-an-address"));
 }

@@ -84,10 +84,10 @@ int closed_port() {
 
 TEST_CASE("http_get_all makes every GET at once and keeps each answer in its place") {
     AnswerAllAtOnce server(2);
-    const auto results = http_get_all({http_url("127.0.0.1", server.port(), "/bad"),
-                                       http_url("127.0.0.1", closed_port(), "/ok"),
-                                       http_url("127.0.0.1", server.port(), "/ok")},
-                                      std::chrono::milliseconds(5000));
+    const auto results =
+        http_get_all({http_url("127.0.0.1", server.port(), "/bad"), http_url("127.0.0.1", closed_port(), "/ok"),
+                      http_url("127.0.0.1", server.port(), "/ok")},
+                     std::chrono::milliseconds(5000));
     REQUIRE(results.size() == 3);
     CHECK(results[0].status == 503);
     CHECK_FALSE(results[0].ok());

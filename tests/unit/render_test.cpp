@@ -68,7 +68,8 @@ Case two_services_least_conn() {
     s.balancer.max_body_bytes = 1LL << 30;
     s.balancer.timeout = 90s;
     s.balancer.routes = {{"/v1/embeddings", "embed"}, {"/", "llm"}};
-    return {"two-services-least-conn.conf", s,
+    return {"two-services-least-conn.conf",
+            s,
             {{"llm", {"10.89.0.2:8000", "10.89.0.3:8000", "10.89.0.4:8000"}},
              {"embed", {"10.89.0.5:9000", "[fd00:89::6]:9000"}}}};
 }
@@ -200,189 +201,189 @@ std::string quoted(const std::string& s) {
 }  // namespace
 
 TEST_SUITE("render") {
-
-TEST_CASE("render_nginx_config matches the golden files") {
-    for (const auto& c : all_cases()) {
-        CAPTURE(c.golden);
-        const auto rendered = render::render_nginx_config(c.stack, c.replicas);
-        const auto golden = kGoldenDir / c.golden;
-        if (updating_goldens()) {
-            write_text(golden, rendered);
-            MESSAGE("updated golden " << golden.string());
-            continue;
+    TEST_CASE("render_nginx_config matches the golden files") {
+        for (const auto& c : all_cases()) {
+            CAPTURE(c.golden);
+            const auto rendered = render::render_nginx_config(c.stack, c.replicas);
+            const auto golden = kGoldenDir / c.golden;
+            if (updating_goldens()) {
+                write_text(golden, rendered);
+                MESSAGE("updated golden " << golden.string());
+                continue;
+            }
+            REQUIRE_MESSAGE(fs::exists(golden),
+                            "missing golden " << golden.string() << "; create it with MLDEPLOY_UPDATE_GOLDEN=1");
+            const auto expected = read_text(golden);
+            if (rendered == expected) {
+                CHECK(true);
+                continue;
+            }
+            write_text(actual_path(c.golden), rendered);
+            FAIL_CHECK(mismatch_message(c.golden, expected, rendered));
         }
-        REQUIRE_MESSAGE(fs::exists(golden), "missing golden " << golden.string()
-                                                              << "; create it with MLDEPLOY_UPDATE_GOLDEN=1");
-        const auto expected = read_text(golden);
-        if (rendered == expected) {
-            CHECK(true);
-            continue;
+    }
+
+    TEST_CASE("rendering is deterministic") {
+        for (const auto& c : all_cases()) {
+            CAPTURE(c.golden);
+            CHECK(render::render_nginx_config(c.stack, c.replicas) == render::render_nginx_config(c.stack, c.replicas));
         }
-        write_text(actual_path(c.golden), rendered);
-        FAIL_CHECK(mismatch_message(c.golden, expected, rendered));
     }
-}
 
-TEST_CASE("rendering is deterministic") {
-    for (const auto& c : all_cases()) {
-        CAPTURE(c.golden);
-        CHECK(render::render_nginx_config(c.stack, c.replicas) == render::render_nginx_config(c.stack, c.replicas));
-    }
-}
-
-TEST_CASE("every upstream keeps connections to its replicas alive") {
-    const auto c = two_services_least_conn();
-    const auto text = render::render_nginx_config(c.stack, c.replicas);
-    CHECK(count(text, "upstream mldeploy_") == 2);
-    for (const auto& [name, addresses] : c.replicas) {
-        CAPTURE(name);
-        const auto up = block(text, "upstream mldeploy_" + name);
-        REQUIRE_FALSE(up.empty());
-        CHECK(contains(up, "keepalive 128;"));
-        CHECK(count(up, "server ") == addresses.size());
-        for (const auto& address : addresses) CHECK(contains(up, "server " + address + " "));
-    }
-}
-
-TEST_CASE("proxy settings for model traffic") {
-    const auto c = two_services_least_conn();
-    const auto text = render::render_nginx_config(c.stack, c.replicas);
-    CHECK(contains(text, "proxy_http_version 1.1;"));
-    CHECK(contains(text, "proxy_set_header Connection \"\";"));
-    CHECK(contains(text, "proxy_buffering off;"));
-    CHECK(contains(text, "proxy_next_upstream error timeout"));
-    CHECK(contains(text, "pid /tmp/"));
-    CHECK(contains(text, "listen 80 "));
-    CHECK(contains(text, "location = /_mldeploy/health {"));
-    CHECK(contains(text, "stack \"shop\""));
-}
-
-TEST_CASE("client_max_body_size and the timeouts come from the balancer settings") {
-    SUBCASE("defaults") {
-        const auto c = one_service_two_replicas();
-        const auto text = render::render_nginx_config(c.stack, c.replicas);
-        CHECK(contains(text, "client_max_body_size 100m;"));
-        CHECK(contains(text, "proxy_read_timeout 5m;"));
-        CHECK(contains(text, "proxy_send_timeout 5m;"));
-        CHECK(contains(text, "send_timeout 5m;"));
-    }
-    SUBCASE("gigabytes and seconds") {
+    TEST_CASE("every upstream keeps connections to its replicas alive") {
         const auto c = two_services_least_conn();
         const auto text = render::render_nginx_config(c.stack, c.replicas);
-        CHECK(contains(text, "client_max_body_size 1g;"));
-        CHECK(contains(text, "proxy_read_timeout 90s;"));
-    }
-    SUBCASE("kilobytes and milliseconds") {
-        const auto c = ip_hash();
-        const auto text = render::render_nginx_config(c.stack, c.replicas);
-        CHECK(contains(text, "client_max_body_size 512k;"));
-        CHECK(contains(text, "proxy_read_timeout 1500ms;"));
-    }
-    SUBCASE("hours and an odd size in bytes") {
-        auto c = random_two();
-        c.stack.balancer.max_body_bytes = 1000;
-        const auto text = render::render_nginx_config(c.stack, c.replicas);
-        CHECK(contains(text, "client_max_body_size 1000;"));
-        CHECK(contains(text, "proxy_read_timeout 1h;"));
-    }
-}
-
-TEST_CASE("routes: proxied to the upstream, or 503 when the service has no replicas") {
-    const auto c = no_replicas_503();
-    const auto text = render::render_nginx_config(c.stack, c.replicas);
-
-    // Routes live in the published server (after the control server's own "location /").
-    const auto published = text.substr(text.find("listen 80 "));
-    const auto llm = block(published, "location /");
-    CHECK(contains(llm, "proxy_pass http://mldeploy_llm;"));
-    CHECK_FALSE(contains(llm, "return 503"));
-
-    const std::vector<std::pair<std::string, std::string>> empty_routes{{"embed", "/v1/embeddings"},
-                                                                        {"rerank", "/v1/rerank"}};
-    for (const auto& [name, path] : empty_routes) {
-        CAPTURE(name);
-        const auto route = block(published, "location " + path + "/");
-        REQUIRE_FALSE(route.empty());
-        CHECK(contains(published, "location = " + path + " {"));
-        CHECK(contains(route, "return 503"));
-        CHECK(contains(route, "service " + name + " has no replicas"));
-        CHECK(contains(route, "default_type application/json;"));
-        CHECK_FALSE(contains(route, "proxy_pass"));
-        // nginx refuses an upstream with no servers: there must be none.
-        CHECK_FALSE(contains(text, "upstream mldeploy_" + name));
-    }
-    CHECK(count(text, "upstream mldeploy_") == 1);
-}
-
-TEST_CASE("no replicas at all: no upstream, every route answers 503") {
-    auto c = two_services_least_conn();
-    const auto text = render::render_nginx_config(c.stack, {});
-    CHECK_FALSE(contains(text, "upstream mldeploy_"));
-    CHECK_FALSE(contains(text, "proxy_pass"));
-    const auto published = text.substr(text.find("listen 80 "));
-    for (const auto& route : c.stack.balancer.routes) {
-        CAPTURE(route.path);
-        const auto opener = route.path.ends_with('/') ? route.path : route.path + "/";
-        CHECK(contains(block(published, "location " + opener), "return 503"));
-    }
-}
-
-TEST_CASE("a service with replicas but no route still gets its upstream") {
-    auto c = two_services_least_conn();
-    c.stack.balancer.routes = {{"/", "llm"}};
-    const auto text = render::render_nginx_config(c.stack, c.replicas);
-    CHECK(contains(text, "upstream mldeploy_embed {"));
-    CHECK_FALSE(contains(text, "location /v1/embeddings"));
-}
-
-TEST_CASE("the balancing method in every upstream") {
-    auto c = two_services_least_conn();
-    struct Want {
-        const char* algorithm;
-        const char* directive;  // "" = round robin, nginx's default: no line
-    };
-    for (const auto& w : {Want{"round_robin", ""}, Want{"least_conn", "least_conn;"}, Want{"ip_hash", "ip_hash;"},
-                          Want{"random", "random two least_conn;"}}) {
-        CAPTURE(w.algorithm);
-        c.stack.balancer.algorithm = w.algorithm;
-        const auto text = render::render_nginx_config(c.stack, c.replicas);
-        for (const char* name : {"llm", "embed"}) {
+        CHECK(count(text, "upstream mldeploy_") == 2);
+        for (const auto& [name, addresses] : c.replicas) {
             CAPTURE(name);
-            const auto up = block(text, std::string("upstream mldeploy_") + name);
+            const auto up = block(text, "upstream mldeploy_" + name);
             REQUIRE_FALSE(up.empty());
-            if (*w.directive != '\0') {
-                CHECK(count(up, w.directive) == 1);
-                // The method goes before keepalive: after it, nginx warns "load balancing
-                // method redefined" and the upstream loses its keepalive connections.
-                CHECK(up.find(w.directive) < up.find("keepalive"));
-            } else {
-                CHECK_FALSE(contains(up, "least_conn"));
-                CHECK_FALSE(contains(up, "ip_hash"));
-                CHECK_FALSE(contains(up, "random"));
+            CHECK(contains(up, "keepalive 128;"));
+            CHECK(count(up, "server ") == addresses.size());
+            for (const auto& address : addresses) CHECK(contains(up, "server " + address + " "));
+        }
+    }
+
+    TEST_CASE("proxy settings for model traffic") {
+        const auto c = two_services_least_conn();
+        const auto text = render::render_nginx_config(c.stack, c.replicas);
+        CHECK(contains(text, "proxy_http_version 1.1;"));
+        CHECK(contains(text, "proxy_set_header Connection \"\";"));
+        CHECK(contains(text, "proxy_buffering off;"));
+        CHECK(contains(text, "proxy_next_upstream error timeout"));
+        CHECK(contains(text, "pid /tmp/"));
+        CHECK(contains(text, "listen 80 "));
+        CHECK(contains(text, "location = /_mldeploy/health {"));
+        CHECK(contains(text, "stack \"shop\""));
+    }
+
+    TEST_CASE("client_max_body_size and the timeouts come from the balancer settings") {
+        SUBCASE("defaults") {
+            const auto c = one_service_two_replicas();
+            const auto text = render::render_nginx_config(c.stack, c.replicas);
+            CHECK(contains(text, "client_max_body_size 100m;"));
+            CHECK(contains(text, "proxy_read_timeout 5m;"));
+            CHECK(contains(text, "proxy_send_timeout 5m;"));
+            CHECK(contains(text, "send_timeout 5m;"));
+        }
+        SUBCASE("gigabytes and seconds") {
+            const auto c = two_services_least_conn();
+            const auto text = render::render_nginx_config(c.stack, c.replicas);
+            CHECK(contains(text, "client_max_body_size 1g;"));
+            CHECK(contains(text, "proxy_read_timeout 90s;"));
+        }
+        SUBCASE("kilobytes and milliseconds") {
+            const auto c = ip_hash();
+            const auto text = render::render_nginx_config(c.stack, c.replicas);
+            CHECK(contains(text, "client_max_body_size 512k;"));
+            CHECK(contains(text, "proxy_read_timeout 1500ms;"));
+        }
+        SUBCASE("hours and an odd size in bytes") {
+            auto c = random_two();
+            c.stack.balancer.max_body_bytes = 1000;
+            const auto text = render::render_nginx_config(c.stack, c.replicas);
+            CHECK(contains(text, "client_max_body_size 1000;"));
+            CHECK(contains(text, "proxy_read_timeout 1h;"));
+        }
+    }
+
+    TEST_CASE("routes: proxied to the upstream, or 503 when the service has no replicas") {
+        const auto c = no_replicas_503();
+        const auto text = render::render_nginx_config(c.stack, c.replicas);
+
+        // Routes live in the published server (after the control server's own "location /").
+        const auto published = text.substr(text.find("listen 80 "));
+        const auto llm = block(published, "location /");
+        CHECK(contains(llm, "proxy_pass http://mldeploy_llm;"));
+        CHECK_FALSE(contains(llm, "return 503"));
+
+        const std::vector<std::pair<std::string, std::string>> empty_routes{{"embed", "/v1/embeddings"},
+                                                                            {"rerank", "/v1/rerank"}};
+        for (const auto& [name, path] : empty_routes) {
+            CAPTURE(name);
+            const auto route = block(published, "location " + path + "/");
+            REQUIRE_FALSE(route.empty());
+            CHECK(contains(published, "location = " + path + " {"));
+            CHECK(contains(route, "return 503"));
+            CHECK(contains(route, "service " + name + " has no replicas"));
+            CHECK(contains(route, "default_type application/json;"));
+            CHECK_FALSE(contains(route, "proxy_pass"));
+            // nginx refuses an upstream with no servers: there must be none.
+            CHECK_FALSE(contains(text, "upstream mldeploy_" + name));
+        }
+        CHECK(count(text, "upstream mldeploy_") == 1);
+    }
+
+    TEST_CASE("no replicas at all: no upstream, every route answers 503") {
+        auto c = two_services_least_conn();
+        const auto text = render::render_nginx_config(c.stack, {});
+        CHECK_FALSE(contains(text, "upstream mldeploy_"));
+        CHECK_FALSE(contains(text, "proxy_pass"));
+        const auto published = text.substr(text.find("listen 80 "));
+        for (const auto& route : c.stack.balancer.routes) {
+            CAPTURE(route.path);
+            const auto opener = route.path.ends_with('/') ? route.path : route.path + "/";
+            CHECK(contains(block(published, "location " + opener), "return 503"));
+        }
+    }
+
+    TEST_CASE("a service with replicas but no route still gets its upstream") {
+        auto c = two_services_least_conn();
+        c.stack.balancer.routes = {{"/", "llm"}};
+        const auto text = render::render_nginx_config(c.stack, c.replicas);
+        CHECK(contains(text, "upstream mldeploy_embed {"));
+        CHECK_FALSE(contains(text, "location /v1/embeddings"));
+    }
+
+    TEST_CASE("the balancing method in every upstream") {
+        auto c = two_services_least_conn();
+        struct Want {
+            const char* algorithm;
+            const char* directive;  // "" = round robin, nginx's default: no line
+        };
+        for (const auto& w : {Want{"round_robin", ""}, Want{"least_conn", "least_conn;"}, Want{"ip_hash", "ip_hash;"},
+                              Want{"random", "random two least_conn;"}}) {
+            CAPTURE(w.algorithm);
+            c.stack.balancer.algorithm = w.algorithm;
+            const auto text = render::render_nginx_config(c.stack, c.replicas);
+            for (const char* name : {"llm", "embed"}) {
+                CAPTURE(name);
+                const auto up = block(text, std::string("upstream mldeploy_") + name);
+                REQUIRE_FALSE(up.empty());
+                if (*w.directive != '\0') {
+                    CHECK(count(up, w.directive) == 1);
+                    // The method goes before keepalive: after it, nginx warns "load balancing
+                    // method redefined" and the upstream loses its keepalive connections.
+                    CHECK(up.find(w.directive) < up.find("keepalive"));
+                } else {
+                    CHECK_FALSE(contains(up, "least_conn"));
+                    CHECK_FALSE(contains(up, "ip_hash"));
+                    CHECK_FALSE(contains(up, "random"));
+                }
             }
         }
     }
-}
 
-TEST_CASE("nginx -t accepts every golden file") {
-    const auto nginx = nginx_binary();
-    // A missing nginx fails the test: passing without checking anything would hide a broken golden file.
-    // packaging/install-deps.sh installs nginx-light.
-    INFO("nginx not found at " << nginx << " (run packaging/install-deps.sh, or set MLDEPLOY_NGINX=/path/to/nginx)");
-    REQUIRE(::access(nginx.c_str(), X_OK) == 0);
-    for (const auto& c : all_cases()) {
-        CAPTURE(c.golden);
-        const auto file = kGoldenDir / c.golden;
-        REQUIRE(fs::exists(file));
-        // -e stderr: the built-in error log path may not exist or be writable here.
-        const auto result = run(quoted(nginx) + " -t -q -e stderr -c " + quoted(file.string()));
-        INFO("nginx -t output:\n" << result.output);
-        CHECK(result.status == 0);
-        // -q leaves only warnings and errors; a warning is reported, not failed,
-        // as newer nginx versions add deprecation warnings.
-        WARN_MESSAGE(result.output.find("[warn]") == std::string::npos, "nginx -t warns: " << result.output);
+    TEST_CASE("nginx -t accepts every golden file") {
+        const auto nginx = nginx_binary();
+        // A missing nginx fails the test: passing without checking anything would hide a broken golden file.
+        // packaging/install-deps.sh installs nginx-light.
+        INFO("nginx not found at " << nginx
+                                   << " (run packaging/install-deps.sh, or set MLDEPLOY_NGINX=/path/to/nginx)");
+        REQUIRE(::access(nginx.c_str(), X_OK) == 0);
+        for (const auto& c : all_cases()) {
+            CAPTURE(c.golden);
+            const auto file = kGoldenDir / c.golden;
+            REQUIRE(fs::exists(file));
+            // -e stderr: the built-in error log path may not exist or be writable here.
+            const auto result = run(quoted(nginx) + " -t -q -e stderr -c " + quoted(file.string()));
+            INFO("nginx -t output:\n" << result.output);
+            CHECK(result.status == 0);
+            // -q leaves only warnings and errors; a warning is reported, not failed,
+            // as newer nginx versions add deprecation warnings.
+            WARN_MESSAGE(result.output.find("[warn]") == std::string::npos, "nginx -t warns: " << result.output);
+        }
     }
-}
 
 }  // TEST_SUITE
 
@@ -392,8 +393,8 @@ TEST_CASE("the balancer's /_mldeploy/config answer names its config and its stac
     REQUIRE(ok);
     CHECK(ok->drain_marker == "drain-0123abcd");
     CHECK(ok->stack_fingerprint == "stack-89ef");
-    CHECK_FALSE(parse_running_config("drain-0123abcd stack-89ef"));      // no newline
-    CHECK_FALSE(parse_running_config("<html>404</html>\n"));             // a replica answered
+    CHECK_FALSE(parse_running_config("drain-0123abcd stack-89ef"));  // no newline
+    CHECK_FALSE(parse_running_config("<html>404</html>\n"));         // a replica answered
     CHECK_FALSE(parse_running_config("drain- stack-89ef\n"));
     CHECK_FALSE(parse_running_config("drain-0123 stack-89eZ\n"));
     CHECK_FALSE(parse_running_config("drain-0123  stack-89ef\n"));
@@ -408,7 +409,8 @@ image = "x"
 port = 80
 [balancer]
 port = 8080
-)", "fp.toml");
+)",
+                                                                    "fp.toml");
     const auto fp = mldeploy::render::stack_fingerprint_of("{}");
     const auto config = mldeploy::render::render_nginx_config(stack, {{"m", {"10.0.0.2:80"}}}, fp);
     const auto marker = mldeploy::render::drain_marker_of(config);

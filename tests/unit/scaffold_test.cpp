@@ -1,8 +1,8 @@
 // What `mldeploy init` writes: names, requirements mapped to Debian packages, the
 // health path found in the server, and a stack.toml the loader accepts as it is.
-#include "temp_dir.hpp"
 #include "cmd/scaffold.hpp"
 #include "stack/load.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -18,9 +18,7 @@ std::string text_of(const std::vector<ScaffoldFile>& files, const std::string& n
     return "";
 }
 
-bool has(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 
@@ -61,8 +59,9 @@ TEST_CASE("the scaffold of a Python server with requirements") {
     REQUIRE(files.size() == 3);
     const auto containerfile = text_of(files, "Containerfile");
     CHECK(has(containerfile, "FROM localhost/mldeploy/python:3.11\n"));
-    CHECK(has(containerfile, "apt-get install -y --no-install-recommends \\\n        python3-numpy \\\n"
-                             "        python3-sklearn \\\n"));
+    CHECK(has(containerfile,
+              "apt-get install -y --no-install-recommends \\\n        python3-numpy \\\n"
+              "        python3-sklearn \\\n"));
     CHECK(has(containerfile, "# RUN python3 -m venv /venv && /venv/bin/pip install"));
     CHECK(has(containerfile, "CMD [\"python3\", \"app.py\"]"));
     CHECK(has(containerfile, "EXPOSE 5000"));

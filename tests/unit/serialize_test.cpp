@@ -1,14 +1,14 @@
 // The resolved stack as JSON (kept inside the balancer) and as TOML (`mldeploy
 // config`): a lossless JSON round trip, secrets redacted on request, TOML that
 // parses again.
-#include "temp_dir.hpp"
 #include "stack/serialize.hpp"
+#include "temp_dir.hpp"
 
 #include "stack/load.hpp"
 
 #include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -172,243 +172,240 @@ const toml::table& table_at(const toml::table& t, std::string_view key) {
 }  // namespace
 
 TEST_SUITE("serialize") {
-
-TEST_CASE("to_json -> stack_from_json keeps every field") {
-    const auto original = full_stack();
-    check_same(stack_from_json(to_json(original, false)), original);
-}
-
-TEST_CASE("the JSON round trip survives text, as stored in the balancer") {
-    const auto original = full_stack();
-    const auto text = to_json(original, false).dump(2);
-    const auto back = stack_from_json(json::parse(text));
-    check_same(back, original);
-    CHECK(to_json(back, false).dump(2) == text);
-}
-
-TEST_CASE("a minimal stack round-trips too: no build, health or resources") {
-    Stack s;
-    s.name = "tiny";
-    s.network = "tiny_net";
-    Service m;
-    m.name = "m";
-    m.image = "ghcr.io/acme/m:1";
-    m.port = 80;
-    s.services = {m};
-    s.balancer.port = 8080;
-    s.balancer.routes = {{"/", "m"}};
-
-    const auto j = to_json(s, false);
-    CHECK_FALSE(j["services"][0].contains("build"));
-    CHECK_FALSE(j["services"][0].contains("health"));
-    CHECK(j["services"][0]["resources"] == json::object());
-    const auto back = stack_from_json(j);
-    check_same(back, s);
-    CHECK_FALSE(back.services[0].build.has_value());
-    CHECK_FALSE(back.services[0].health.has_value());
-    CHECK_FALSE(back.services[0].resources.cpus.has_value());
-    CHECK_FALSE(back.services[0].resources.memory_bytes.has_value());
-    CHECK_FALSE(back.services[0].resources.gpus.has_value());
-}
-
-TEST_CASE("stack_from_json throws on bad input") {
-    auto j = to_json(full_stack(), false);
-    SUBCASE("missing name") { j.erase("name"); }
-    SUBCASE("missing balancer") { j.erase("balancer"); }
-    SUBCASE("port of the wrong type") { j["services"][0]["port"] = "8000"; }
-    SUBCASE("services not an array of objects") { j["services"] = json::array({1}); }
-    CHECK_THROWS_AS(stack_from_json(j), json::exception);
-}
-
-TEST_CASE("looks_secret") {
-    for (const char* name : {"HF_TOKEN", "TOKEN", "DB_PASSWORD", "PASSWORD", "OPENAI_API_KEY", "API_KEY",
-                             "AWS_SECRET_ACCESS_KEY", "hf_token", "Api_Key", "GITHUB_PASSWD", "AUTH_HEADER",
-                             "GOOGLE_APPLICATION_CREDENTIALS", "DB_PASS", "DATABASE_URL", "BEARER", "SENTRY_DSN",
-                             "SESSION_COOKIE", "TLS_CERT"}) {
-        CAPTURE(name);
-        CHECK(looks_secret(name));
-    }
-    for (const char* name : {"MODEL", "LOG_LEVEL", "PORT", "HF_HOME", "WORKERS", ""}) {
-        CAPTURE(name);
-        CHECK_FALSE(looks_secret(name));
-    }
-}
-
-TEST_CASE("value_looks_secret: URLs with a password and authorization values") {
-    for (const char* value : {"postgres://app:hunter2@db:5432/app", "https://user:pw@example.org/x", "Bearer abc.def",
-                              "basic dXNlcjpwdw=="}) {
-        CAPTURE(value);
-        CHECK(value_looks_secret(value));
-    }
-    for (const char* value : {"http://db:5432/app", "https://example.org/a@b", "user@example.org", "1", "",
-                              "redis://cache:6379"}) {
-        CAPTURE(value);
-        CHECK_FALSE(value_looks_secret(value));
-    }
-}
-
-TEST_CASE("to_json redacts secret-looking env values only when asked") {
-    const auto s = full_stack();
-    const auto env = to_json(s, true)["services"][0]["env"];
-    CHECK(env["HF_TOKEN"] == "***");
-    CHECK(env["DB_PASSWORD"] == "***");
-    CHECK(env["OPENAI_API_KEY"] == "***");
-    CHECK(env["MODEL"] == "tiny-llama");
-    CHECK(env["EMPTY"] == "");
-    CHECK(env.size() == s.services[0].env.size());  // the names stay, only values go
-
-    const auto dumped = to_json(s, true).dump();
-    for (const char* secret : {"hf_abc123", "hunter2", "sk-live-xyz"}) {
-        CAPTURE(secret);
-        CHECK(dumped.find(secret) == std::string::npos);
+    TEST_CASE("to_json -> stack_from_json keeps every field") {
+        const auto original = full_stack();
+        check_same(stack_from_json(to_json(original, false)), original);
     }
 
-    const auto plain = to_json(s, false)["services"][0]["env"];
-    CHECK(plain["HF_TOKEN"] == "hf_abc123");
-    CHECK(plain["DB_PASSWORD"] == "hunter2");
-    CHECK(plain["OPENAI_API_KEY"] == "sk-live-xyz");
-}
-
-TEST_CASE("to_toml redacts secret-looking env values only when asked") {
-    const auto s = full_stack();
-    const auto redacted = to_toml(s, true);
-    for (const char* secret : {"hf_abc123", "hunter2", "sk-live-xyz"}) {
-        CAPTURE(secret);
-        CHECK(redacted.find(secret) == std::string::npos);
-    }
-    const auto env = table_at(table_at(table_at(toml::parse(redacted), "services"), "llm"), "env");
-    CHECK(env["HF_TOKEN"].value<std::string>() == "***");
-    CHECK(env["DB_PASSWORD"].value<std::string>() == "***");
-    CHECK(env["OPENAI_API_KEY"].value<std::string>() == "***");
-    CHECK(env["MODEL"].value<std::string>() == "tiny-llama");
-
-    const auto plain = to_toml(s, false);
-    CHECK(plain.find("hf_abc123") != std::string::npos);
-    CHECK(plain.find("hunter2") != std::string::npos);
-    CHECK(plain.find("sk-live-xyz") != std::string::npos);
-}
-
-TEST_CASE("to_toml output parses again with toml++ and holds the stack") {
-    const auto s = full_stack();
-    const auto text = to_toml(s, false);
-    toml::table root;
-    try {
-        root = toml::parse(text);
-    } catch (const toml::parse_error& e) {
-        FAIL("to_toml output does not parse: " << e.description() << " at line " << e.source().begin.line
-                                               << "\n" << text);
+    TEST_CASE("the JSON round trip survives text, as stored in the balancer") {
+        const auto original = full_stack();
+        const auto text = to_json(original, false).dump(2);
+        const auto back = stack_from_json(json::parse(text));
+        check_same(back, original);
+        CHECK(to_json(back, false).dump(2) == text);
     }
 
-    CHECK(root["name"].value<std::string>() == "shop");
-    CHECK(root["network"]["name"].value<std::string>() == "shop-models");
+    TEST_CASE("a minimal stack round-trips too: no build, health or resources") {
+        Stack s;
+        s.name = "tiny";
+        s.network = "tiny_net";
+        Service m;
+        m.name = "m";
+        m.image = "ghcr.io/acme/m:1";
+        m.port = 80;
+        s.services = {m};
+        s.balancer.port = 8080;
+        s.balancer.routes = {{"/", "m"}};
 
-    const auto& services = table_at(root, "services");
-    CHECK(services.size() == 2);
-    const auto& llm = table_at(services, "llm");
-    CHECK(llm["image"].value<std::string>() == "localhost/shop/llm:latest");
-    CHECK(llm["port"].value<int64_t>() == 8000);
-    CHECK(llm["replicas"].value<int64_t>() == 3);
-    CHECK(llm["restart"].value<std::string>() == "on-failure");
-    CHECK(llm["build"]["context"].value<std::string>() == "/srv/stacks/shop/llm");
-    CHECK(llm["build"]["dockerfile"].value<std::string>() == "docker/Containerfile");
-    CHECK(llm["build"]["args"]["EXTRA"].value<std::string>() == "a b");
-
-    const auto* command = llm["command"].as_array();
-    REQUIRE(command != nullptr);
-    REQUIRE(command->size() == s.services[0].command.size());
-    for (std::size_t i = 0; i < command->size(); ++i)
-        CHECK((*command)[i].value<std::string>() == s.services[0].command[i]);
-
-    const auto& env = table_at(llm, "env");
-    CHECK(env.size() == s.services[0].env.size());
-    for (const auto& [k, v] : s.services[0].env) {
-        CAPTURE(k);
-        CHECK(env[k].value<std::string>() == v);
+        const auto j = to_json(s, false);
+        CHECK_FALSE(j["services"][0].contains("build"));
+        CHECK_FALSE(j["services"][0].contains("health"));
+        CHECK(j["services"][0]["resources"] == json::object());
+        const auto back = stack_from_json(j);
+        check_same(back, s);
+        CHECK_FALSE(back.services[0].build.has_value());
+        CHECK_FALSE(back.services[0].health.has_value());
+        CHECK_FALSE(back.services[0].resources.cpus.has_value());
+        CHECK_FALSE(back.services[0].resources.memory_bytes.has_value());
+        CHECK_FALSE(back.services[0].resources.gpus.has_value());
     }
 
-    const auto* volumes = llm["volumes"].as_array();
-    REQUIRE(volumes != nullptr);
-    REQUIRE(volumes->size() == 2);
-    CHECK((*volumes)[0].value<std::string>() == "/srv/models:/models:ro");
-    CHECK((*volumes)[1].value<std::string>() == "hf-cache:/root/.cache");
+    TEST_CASE("stack_from_json throws on bad input") {
+        auto j = to_json(full_stack(), false);
+        SUBCASE("missing name") { j.erase("name"); }
+        SUBCASE("missing balancer") { j.erase("balancer"); }
+        SUBCASE("port of the wrong type") { j["services"][0]["port"] = "8000"; }
+        SUBCASE("services not an array of objects") { j["services"] = json::array({1}); }
+        CHECK_THROWS_AS(stack_from_json(j), json::exception);
+    }
 
-    CHECK(llm["health"]["path"].value<std::string>() == "/ready");
-    CHECK(llm["health"]["interval"].value<std::string>() == "1500ms");
-    CHECK(llm["health"]["timeout"].value<std::string>() == "750ms");
-    CHECK(llm["health"]["retries"].value<int64_t>() == 7);
-    CHECK(llm["health"]["start_period"].value<std::string>() == "0s");
+    TEST_CASE("looks_secret") {
+        for (const char* name :
+             {"HF_TOKEN", "TOKEN", "DB_PASSWORD", "PASSWORD", "OPENAI_API_KEY", "API_KEY", "AWS_SECRET_ACCESS_KEY",
+              "hf_token", "Api_Key", "GITHUB_PASSWD", "AUTH_HEADER", "GOOGLE_APPLICATION_CREDENTIALS", "DB_PASS",
+              "DATABASE_URL", "BEARER", "SENTRY_DSN", "SESSION_COOKIE", "TLS_CERT"}) {
+            CAPTURE(name);
+            CHECK(looks_secret(name));
+        }
+        for (const char* name : {"MODEL", "LOG_LEVEL", "PORT", "HF_HOME", "WORKERS", ""}) {
+            CAPTURE(name);
+            CHECK_FALSE(looks_secret(name));
+        }
+    }
 
-    CHECK(llm["resources"]["cpus"].value<double>() == 2.5);
-    CHECK(llm["resources"]["memory"].value<std::string>() == "8g");
-    CHECK(llm["resources"]["gpus"].value<std::string>() == "all");
+    TEST_CASE("value_looks_secret: URLs with a password and authorization values") {
+        for (const char* value : {"postgres://app:hunter2@db:5432/app", "https://user:pw@example.org/x",
+                                  "Bearer abc.def", "basic dXNlcjpwdw=="}) {
+            CAPTURE(value);
+            CHECK(value_looks_secret(value));
+        }
+        for (const char* value :
+             {"http://db:5432/app", "https://example.org/a@b", "user@example.org", "1", "", "redis://cache:6379"}) {
+            CAPTURE(value);
+            CHECK_FALSE(value_looks_secret(value));
+        }
+    }
 
-    const auto& embed = table_at(services, "embed");
-    CHECK(embed["replicas"].value<int64_t>() == 0);
-    CHECK_FALSE(embed.contains("build"));
-    CHECK_FALSE(embed.contains("command"));  // empty = the image's default
-    CHECK_FALSE(embed.contains("health"));
+    TEST_CASE("to_json redacts secret-looking env values only when asked") {
+        const auto s = full_stack();
+        const auto env = to_json(s, true)["services"][0]["env"];
+        CHECK(env["HF_TOKEN"] == "***");
+        CHECK(env["DB_PASSWORD"] == "***");
+        CHECK(env["OPENAI_API_KEY"] == "***");
+        CHECK(env["MODEL"] == "tiny-llama");
+        CHECK(env["EMPTY"] == "");
+        CHECK(env.size() == s.services[0].env.size());  // the names stay, only values go
 
-    const auto& b = table_at(root, "balancer");
-    CHECK(b["image"].value<std::string>() == "docker.io/library/nginx:1.27");
-    CHECK(b["port"].value<int64_t>() == 8443);
-    CHECK(b["host_ip"].value<std::string>() == "127.0.0.1");
-    CHECK(b["algorithm"].value<std::string>() == "least_conn");
-    CHECK(b["max_body"].value<std::string>() == "1g");
-    CHECK(b["timeout"].value<std::string>() == "90s");
-    const auto* routes = b["routes"].as_array();
-    REQUIRE(routes != nullptr);
-    REQUIRE(routes->size() == 2);
-    CHECK((*routes)[0].as_table()->at("path").value<std::string>() == "/v1/embeddings");
-    CHECK((*routes)[0].as_table()->at("service").value<std::string>() == "embed");
-    CHECK((*routes)[1].as_table()->at("path").value<std::string>() == "/");
-    CHECK((*routes)[1].as_table()->at("service").value<std::string>() == "llm");
-}
+        const auto dumped = to_json(s, true).dump();
+        for (const char* secret : {"hf_abc123", "hunter2", "sk-live-xyz"}) {
+            CAPTURE(secret);
+            CHECK(dumped.find(secret) == std::string::npos);
+        }
 
-TEST_CASE("to_toml of a redacted stack parses too") {
-    CHECK_NOTHROW(toml::parse(to_toml(full_stack(), true)));
-}
+        const auto plain = to_json(s, false)["services"][0]["env"];
+        CHECK(plain["HF_TOKEN"] == "hf_abc123");
+        CHECK(plain["DB_PASSWORD"] == "hunter2");
+        CHECK(plain["OPENAI_API_KEY"] == "sk-live-xyz");
+    }
 
-TEST_CASE("to_toml output loads back as the same stack (services compared by name)") {
-    TempDir dir;
-    auto original = full_stack_in(dir.path());
-    original.services[1].resources.gpus = "all";  // see the skipped case below for a count
-    auto back = reload(to_toml(original, false), original.file);
-    REQUIRE(back.has_value());
-    // The TOML writer orders tables by key: services come back sorted by name.
-    sort_services(*back);
-    sort_services(original);
-    check_same(*back, original);
-}
+    TEST_CASE("to_toml redacts secret-looking env values only when asked") {
+        const auto s = full_stack();
+        const auto redacted = to_toml(s, true);
+        for (const char* secret : {"hf_abc123", "hunter2", "sk-live-xyz"}) {
+            CAPTURE(secret);
+            CHECK(redacted.find(secret) == std::string::npos);
+        }
+        const auto env = table_at(table_at(table_at(toml::parse(redacted), "services"), "llm"), "env");
+        CHECK(env["HF_TOKEN"].value<std::string>() == "***");
+        CHECK(env["DB_PASSWORD"].value<std::string>() == "***");
+        CHECK(env["OPENAI_API_KEY"].value<std::string>() == "***");
+        CHECK(env["MODEL"].value<std::string>() == "tiny-llama");
 
-// Regressions: these were bugs in to_toml.
-//
-// Known bug: to_toml writes a GPU count as a string (gpus = '2'), which the
-// loader refuses ("'gpus' must be a count or \"all\""): the output of
-// `mldeploy config` for such a stack is not a valid stack file.
-TEST_CASE("to_toml writes a GPU count that the loader accepts") {
-    TempDir dir;
-    auto original = full_stack_in(dir.path());
-    original.services[1].resources.gpus = "2";
-    auto back = reload(to_toml(original, false), original.file);
-    REQUIRE(back.has_value());
-    const auto* embed = back->find_service("embed");
-    REQUIRE(embed != nullptr);
-    CHECK(embed->resources.gpus == std::optional<std::string>("2"));
-}
+        const auto plain = to_toml(s, false);
+        CHECK(plain.find("hf_abc123") != std::string::npos);
+        CHECK(plain.find("hunter2") != std::string::npos);
+        CHECK(plain.find("sk-live-xyz") != std::string::npos);
+    }
 
-// Known bug: to_toml writes resolved values as they are, but the loader
-// interpolates '$' again: "pa$word" loads back as an error (variable 'word' is
-// not set) or, with $word set, as a different value. '$' needs writing as "$$".
-TEST_CASE("to_toml keeps a '$' in a value through a reload") {
-    TempDir dir;
-    auto original = full_stack_in(dir.path());
-    original.services[1].resources.gpus = "all";
-    original.services[0].env["PASSWORD_HINT"] = "pa$word and $$ and ${X}";
-    auto back = reload(to_toml(original, false), original.file);
-    REQUIRE(back.has_value());
-    const auto* llm = back->find_service("llm");
-    REQUIRE(llm != nullptr);
-    CHECK(llm->env.at("PASSWORD_HINT") == "pa$word and $$ and ${X}");
-}
+    TEST_CASE("to_toml output parses again with toml++ and holds the stack") {
+        const auto s = full_stack();
+        const auto text = to_toml(s, false);
+        toml::table root;
+        try {
+            root = toml::parse(text);
+        } catch (const toml::parse_error& e) {
+            FAIL("to_toml output does not parse: " << e.description() << " at line " << e.source().begin.line << "\n"
+                                                   << text);
+        }
+
+        CHECK(root["name"].value<std::string>() == "shop");
+        CHECK(root["network"]["name"].value<std::string>() == "shop-models");
+
+        const auto& services = table_at(root, "services");
+        CHECK(services.size() == 2);
+        const auto& llm = table_at(services, "llm");
+        CHECK(llm["image"].value<std::string>() == "localhost/shop/llm:latest");
+        CHECK(llm["port"].value<int64_t>() == 8000);
+        CHECK(llm["replicas"].value<int64_t>() == 3);
+        CHECK(llm["restart"].value<std::string>() == "on-failure");
+        CHECK(llm["build"]["context"].value<std::string>() == "/srv/stacks/shop/llm");
+        CHECK(llm["build"]["dockerfile"].value<std::string>() == "docker/Containerfile");
+        CHECK(llm["build"]["args"]["EXTRA"].value<std::string>() == "a b");
+
+        const auto* command = llm["command"].as_array();
+        REQUIRE(command != nullptr);
+        REQUIRE(command->size() == s.services[0].command.size());
+        for (std::size_t i = 0; i < command->size(); ++i)
+            CHECK((*command)[i].value<std::string>() == s.services[0].command[i]);
+
+        const auto& env = table_at(llm, "env");
+        CHECK(env.size() == s.services[0].env.size());
+        for (const auto& [k, v] : s.services[0].env) {
+            CAPTURE(k);
+            CHECK(env[k].value<std::string>() == v);
+        }
+
+        const auto* volumes = llm["volumes"].as_array();
+        REQUIRE(volumes != nullptr);
+        REQUIRE(volumes->size() == 2);
+        CHECK((*volumes)[0].value<std::string>() == "/srv/models:/models:ro");
+        CHECK((*volumes)[1].value<std::string>() == "hf-cache:/root/.cache");
+
+        CHECK(llm["health"]["path"].value<std::string>() == "/ready");
+        CHECK(llm["health"]["interval"].value<std::string>() == "1500ms");
+        CHECK(llm["health"]["timeout"].value<std::string>() == "750ms");
+        CHECK(llm["health"]["retries"].value<int64_t>() == 7);
+        CHECK(llm["health"]["start_period"].value<std::string>() == "0s");
+
+        CHECK(llm["resources"]["cpus"].value<double>() == 2.5);
+        CHECK(llm["resources"]["memory"].value<std::string>() == "8g");
+        CHECK(llm["resources"]["gpus"].value<std::string>() == "all");
+
+        const auto& embed = table_at(services, "embed");
+        CHECK(embed["replicas"].value<int64_t>() == 0);
+        CHECK_FALSE(embed.contains("build"));
+        CHECK_FALSE(embed.contains("command"));  // empty = the image's default
+        CHECK_FALSE(embed.contains("health"));
+
+        const auto& b = table_at(root, "balancer");
+        CHECK(b["image"].value<std::string>() == "docker.io/library/nginx:1.27");
+        CHECK(b["port"].value<int64_t>() == 8443);
+        CHECK(b["host_ip"].value<std::string>() == "127.0.0.1");
+        CHECK(b["algorithm"].value<std::string>() == "least_conn");
+        CHECK(b["max_body"].value<std::string>() == "1g");
+        CHECK(b["timeout"].value<std::string>() == "90s");
+        const auto* routes = b["routes"].as_array();
+        REQUIRE(routes != nullptr);
+        REQUIRE(routes->size() == 2);
+        CHECK((*routes)[0].as_table()->at("path").value<std::string>() == "/v1/embeddings");
+        CHECK((*routes)[0].as_table()->at("service").value<std::string>() == "embed");
+        CHECK((*routes)[1].as_table()->at("path").value<std::string>() == "/");
+        CHECK((*routes)[1].as_table()->at("service").value<std::string>() == "llm");
+    }
+
+    TEST_CASE("to_toml of a redacted stack parses too") { CHECK_NOTHROW(toml::parse(to_toml(full_stack(), true))); }
+
+    TEST_CASE("to_toml output loads back as the same stack (services compared by name)") {
+        TempDir dir;
+        auto original = full_stack_in(dir.path());
+        original.services[1].resources.gpus = "all";  // see the skipped case below for a count
+        auto back = reload(to_toml(original, false), original.file);
+        REQUIRE(back.has_value());
+        // The TOML writer orders tables by key: services come back sorted by name.
+        sort_services(*back);
+        sort_services(original);
+        check_same(*back, original);
+    }
+
+    // Regressions: these were bugs in to_toml.
+    //
+    // Known bug: to_toml writes a GPU count as a string (gpus = '2'), which the
+    // loader refuses ("'gpus' must be a count or \"all\""): the output of
+    // `mldeploy config` for such a stack is not a valid stack file.
+    TEST_CASE("to_toml writes a GPU count that the loader accepts") {
+        TempDir dir;
+        auto original = full_stack_in(dir.path());
+        original.services[1].resources.gpus = "2";
+        auto back = reload(to_toml(original, false), original.file);
+        REQUIRE(back.has_value());
+        const auto* embed = back->find_service("embed");
+        REQUIRE(embed != nullptr);
+        CHECK(embed->resources.gpus == std::optional<std::string>("2"));
+    }
+
+    // Known bug: to_toml writes resolved values as they are, but the loader
+    // interpolates '$' again: "pa$word" loads back as an error (variable 'word' is
+    // not set) or, with $word set, as a different value. '$' needs writing as "$$".
+    TEST_CASE("to_toml keeps a '$' in a value through a reload") {
+        TempDir dir;
+        auto original = full_stack_in(dir.path());
+        original.services[1].resources.gpus = "all";
+        original.services[0].env["PASSWORD_HINT"] = "pa$word and $$ and ${X}";
+        auto back = reload(to_toml(original, false), original.file);
+        REQUIRE(back.has_value());
+        const auto* llm = back->find_service("llm");
+        REQUIRE(llm != nullptr);
+        CHECK(llm->env.at("PASSWORD_HINT") == "pa$word and $$ and ${X}");
+    }
 
 }  // TEST_SUITE

@@ -1,8 +1,8 @@
 // The .env file next to a stack file: its syntax, its errors with file:line:col,
 // and the process environment winning over it.
-#include "temp_dir.hpp"
 #include "stack/dotenv.hpp"
 #include "stack/load.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -42,19 +42,20 @@ port = 18200
 }  // namespace
 
 TEST_CASE(".env syntax: comments, export, quotes, blank lines") {
-    const auto values = parse_dotenv("# a comment\n"
-                                     "\n"
-                                     "PLAIN=value\n"
-                                     "export EXPORTED=1\n"
-                                     "  SPACED = spaced value  \n"
-                                     "DOUBLE=\"a # not a comment\"\n"
-                                     "SINGLE='${NOT_EXPANDED}'\n"
-                                     "TRAILING=bare # a comment\n"
-                                     "EMPTY=\n"
-                                     "EQUALS=a=b\n"
-                                     "CRLF=x\r\n"
-                                     "PLAIN=later wins\n",
-                                     ".env");
+    const auto values = parse_dotenv(
+        "# a comment\n"
+        "\n"
+        "PLAIN=value\n"
+        "export EXPORTED=1\n"
+        "  SPACED = spaced value  \n"
+        "DOUBLE=\"a # not a comment\"\n"
+        "SINGLE='${NOT_EXPANDED}'\n"
+        "TRAILING=bare # a comment\n"
+        "EMPTY=\n"
+        "EQUALS=a=b\n"
+        "CRLF=x\r\n"
+        "PLAIN=later wins\n",
+        ".env");
     CHECK(values.at("PLAIN") == "later wins");
     CHECK(values.at("EXPORTED") == "1");
     CHECK(values.at("SPACED") == "spaced value");
@@ -73,8 +74,9 @@ TEST_CASE(".env errors carry file:line:col, every one of them") {
           "dir/.env:1:1: '1BAD' is not a variable name: use letters, digits and '_', not starting with a digit");
     CHECK(errors_of("A=\"open\n") == "dir/.env:1:3: unclosed '\"' in the value; close it on the same line");
     CHECK(errors_of("A='x' y\n") == "dir/.env:1:7: text after the closing quote; put a '#' before a comment");
-    CHECK(errors_of("x\n  y\n") == "dir/.env:1:1: expected NAME=VALUE, not 'x'\n"
-                                   "dir/.env:2:3: expected NAME=VALUE, not 'y'");
+    CHECK(errors_of("x\n  y\n") ==
+          "dir/.env:1:1: expected NAME=VALUE, not 'x'\n"
+          "dir/.env:2:3: expected NAME=VALUE, not 'y'");
 }
 
 TEST_CASE("a stack file reads .env next to it; the environment wins") {

@@ -1,7 +1,7 @@
 // Loading valid stacks: every key lands in the structs, defaults fill the rest,
 // and paths resolve against the stack file's folder.
-#include "temp_dir.hpp"
 #include "stack/load.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 

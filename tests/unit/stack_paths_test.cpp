@@ -8,10 +8,10 @@
 // - relative paths resolve against the stack file's folder, whatever the current
 //   folder is, and a host path that does not exist is an error at its position.
 // The context tar (what the engine gets of a build context) is tar_paths_test.cpp.
-#include "temp_dir.hpp"
 #include "plan/specs.hpp"
 #include "stack/load.hpp"
 #include "stack/serialize.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -132,8 +132,9 @@ TEST_SUITE("stack: paths") {
             CAPTURE(name);
             CHECK(errors_of(stack_with("image = \"x\"", "\"${N}\""), "stack.toml", env_of({{"N", name}})) ==
                   "stack.toml:1:8: " + std::string(name_rule) + "'" + name + "'");
-            const std::string network = "name = \"paths\"\n[network]\nname = \"${NET}\"\n[services.m]\nimage = \"x\"\n"
-                                        "port = 1\n[balancer]\nport = 2\n";
+            const std::string network =
+                "name = \"paths\"\n[network]\nname = \"${NET}\"\n[services.m]\nimage = \"x\"\n"
+                "port = 1\n[balancer]\nport = 2\n";
             CHECK(errors_of(network, "stack.toml", env_of({{"NET", name}})) ==
                   "stack.toml:3:8: " + std::string(network_rule) + "'" + name + "'");
         }
@@ -240,8 +241,8 @@ TEST_SUITE("stack: paths") {
             for (const auto& dockerfile : refused) {
                 CAPTURE(dockerfile);
                 CHECK(errors_of(with_dockerfile(dockerfile), file) ==
-                      file.string() + ":4:41: dockerfile '" + dockerfile +
-                          "' is not a file inside the build context " + context);
+                      file.string() + ":4:41: dockerfile '" + dockerfile + "' is not a file inside the build context " +
+                          context);
             }
         }
         SUBCASE("inside, written any way: kept relative to the context") {
@@ -269,8 +270,8 @@ TEST_SUITE("stack: paths") {
                           "); the engine would read that file: put the dockerfile itself in the context");
             }
             if (fs::is_regular_file("/etc/passwd")) {
-                CHECK(errors_of(with_dockerfile("etc/passwd"), file).find(
-                          "dockerfile 'etc/passwd' leads out of the build context") != std::string::npos);
+                CHECK(errors_of(with_dockerfile("etc/passwd"), file)
+                          .find("dockerfile 'etc/passwd' leads out of the build context") != std::string::npos);
             }
         }
         SUBCASE("a Containerfile found by default that is a link out: refused at 'build'") {
@@ -323,7 +324,7 @@ TEST_SUITE("stack: paths") {
         REQUIRE(volumes.size() == 4);
         CHECK(volumes[0].source == (dir.path() / "project" / "models").string());
         CHECK(volumes[1].source == (dir.path() / "shared").string());  // the user wrote "..": taken as written
-        CHECK(volumes[2].source == "/");                                // and an absolute path as it is
+        CHECK(volumes[2].source == "/");                               // and an absolute path as it is
         CHECK(volumes[3].source == "models-cache");
         CHECK_FALSE(volumes[3].is_bind);
         // A folder of the current directory is not a folder of the stack's.
@@ -346,12 +347,12 @@ TEST_SUITE("stack: paths") {
         dir.write("elsewhere/app/Containerfile", "FROM scratch\n");
         dir.folder("elsewhere/models");
         const fs::path project = dir.path() / "project";
-        for (const auto& [cwd, written] : std::vector<std::pair<fs::path, fs::path>>{
-                 {project, "stack.toml"},
-                 {dir.path() / "elsewhere", "../project/stack.toml"},
-                 {project / "app", "../stack.toml"},
-                 {dir.path(), "project/./app/../stack.toml"},
-                 {"/", project / "stack.toml"}}) {
+        for (const auto& [cwd, written] :
+             std::vector<std::pair<fs::path, fs::path>>{{project, "stack.toml"},
+                                                        {dir.path() / "elsewhere", "../project/stack.toml"},
+                                                        {project / "app", "../stack.toml"},
+                                                        {dir.path(), "project/./app/../stack.toml"},
+                                                        {"/", project / "stack.toml"}}) {
             CAPTURE(cwd);
             CAPTURE(written);
             InFolder in(cwd);

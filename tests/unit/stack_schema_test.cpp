@@ -1,10 +1,10 @@
 // The JSON Schema (`mldeploy schema`) and the loader agree: every table of the
 // schema has exactly the keys the loader accepts there, and every key the schema
 // names is one the loader does not call unknown (and an invented one, it does).
-#include "temp_dir.hpp"
 #include "stack/keys.hpp"
 #include "stack/load.hpp"
 #include "stack/schema.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 #include <toml++/toml.h>
@@ -37,9 +37,7 @@ void walk(const json& schema, const std::string& path, std::map<std::string, std
         for (const auto& branch : schema["anyOf"]) walk(branch, path, tables);
 }
 
-std::set<std::string> set_of(const std::vector<std::string>& keys) {
-    return {keys.begin(), keys.end()};
-}
+std::set<std::string> set_of(const std::vector<std::string>& keys) { return {keys.begin(), keys.end()}; }
 
 const std::map<std::string, std::vector<std::string>> loader_tables{
     {"", keys::top_level},
@@ -123,8 +121,7 @@ TEST_CASE("the loader accepts every key the schema names, and refuses one it doe
     for (const auto& [path, keys] : tables) {
         for (const auto& key : keys) {
             const auto errors = errors_with(dir, path, key);
-            CHECK_MESSAGE(errors.find("unknown key '" + key + "'") == std::string::npos, path, ".", key, ": ",
-                          errors);
+            CHECK_MESSAGE(errors.find("unknown key '" + key + "'") == std::string::npos, path, ".", key, ": ", errors);
         }
         const auto errors = errors_with(dir, path, "zz_not_a_key");
         CHECK_MESSAGE(errors.find("unknown key 'zz_not_a_key'") != std::string::npos, path, ": ", errors);

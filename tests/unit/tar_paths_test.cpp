@@ -86,12 +86,15 @@ void check_all_inside(const std::map<std::string, Entry>& entries, const fs::pat
                 CHECK(fs::is_regular_file(status));
                 CHECK(entry.content == file_text(on_disk));
                 break;
-            case 'd': CHECK(fs::is_directory(status)); break;
+            case 'd':
+                CHECK(fs::is_directory(status));
+                break;
             case 'l':
                 CHECK(fs::is_symlink(status));
                 CHECK(entry.content == fs::read_symlink(on_disk).string());
                 break;
-            default: FAIL("an entry that is neither a file, a folder nor a link");
+            default:
+                FAIL("an entry that is neither a file, a folder nor a link");
         }
     }
 }
@@ -305,4 +308,3 @@ TEST_SUITE("tar: the build context stays in its folder") {
         CHECK(packed + changed > 0);
     }
 }
-

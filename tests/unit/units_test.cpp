@@ -100,7 +100,7 @@ TEST_SUITE("suggest") {
         const std::vector<std::string> keys{"build", "image", "port", "replicas", "command", "env", "volumes"};
         CHECK(closest_match("replica", keys) == "replicas");
         CHECK(closest_match("imag", keys) == "image");
-        CHECK(closest_match("prot", keys) == "port");  // letters swapped
+        CHECK(closest_match("prot", keys) == "port");        // letters swapped
         CHECK(closest_match("pxyt", keys) == std::nullopt);  // two edits in four letters
         CHECK(closest_match("pert", keys) == "port");        // one edit is always allowed
         CHECK(closest_match("volumse", keys) == "volumes");
