@@ -358,7 +358,13 @@ void Executor::replace_service(const std::vector<plan::Replacement>& replacement
         if (!r.old.running()) {
             // Nothing served from it: no drain, nothing to roll back to.
             engine_.remove_container(r.old.id);
-            auto member = start_replica(service, r.slot.replica, canonical, image_id);
+            Member member;
+            try {
+                member = start_replica(service, r.slot.replica, canonical, image_id);
+            } catch (const std::exception& e) {
+                // The replicas rolled before this one go back too.
+                roll_back(fmt::format("its new replica {} did not become ready: {}", canonical, e.what()));
+            }
             {
                 std::lock_guard lock(members_mutex_);
                 members_[{r.slot.service, r.slot.replica}] = std::move(member);
