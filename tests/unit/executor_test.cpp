@@ -457,3 +457,112 @@ TEST_CASE("executor: proc_net_tcp_address writes addresses as /proc/net/tcp does
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("executor") {
+
+TEST_CASE("executor: a failed roll rolls back every replica already updated, also past a replica that was not running") {
+    World w;
+    const auto v1 = demo_stack(3);
+    w.up(v1);
+    std::map<std::string, std::string> old_ids;
+    for (auto& [name, c] : w.replicas()) old_ids[name] = c.id;
+    const auto v2 = with_env(v1, "v2");
+
+    SUBCASE("the 3rd fails: the 1st and 2nd go back") {
+        w.prober.never_healthy("demo-llm-3-next");
+        const auto error = error_of([&] { w.up(v2); });
+        CHECK(contains(error, "rolled back: the 2 replica(s) already updated"));
+        const auto now = w.replicas();
+        CHECK(now.size() == 3);
+        for (auto& [name, id] : old_ids) {
+            REQUIRE(now.contains(name));
+            CHECK(now.at(name).id == id);
+            CHECK(now.at(name).state == "running");
+        }
+    }
+    SUBCASE("the 2nd was not running and its new one fails: the 1st goes back") {
+        w.engine.kill("demo-llm-2", 1);
+        w.prober.never_healthy("demo-llm-2");
+        const auto error = error_of([&] { w.up(v2); });
+        CHECK(contains(error, "demo-llm-2"));
+        CHECK(contains(error, "rolled back"));
+        const auto now = w.replicas();
+        REQUIRE(now.contains("demo-llm-1"));
+        CHECK(now.at("demo-llm-1").id == old_ids.at("demo-llm-1"));
+        CHECK(now.at("demo-llm-1").state == "running");
+        CHECK(now.at("demo-llm-3").id == old_ids.at("demo-llm-3"));
+        CHECK_FALSE(w.engine.container("demo-llm-1-prev"));
+    }
+}
+
+TEST_CASE("executor: a balancer that another run is creating is waited for and given this run's replicas") {
+    World w;
+    const auto stack = demo_stack(1);
+    auto session = w.session(stack);
+    const auto plan = session.plan();
+    const auto theirs = w.engine.add_running_container(plan::balancer_spec(stack, "sha256:nginx"));
+
+    session.apply(plan);
+
+    const auto balancers = w.of_role(plan::label::role_balancer);
+    REQUIRE(balancers.size() == 1);
+    CHECK(balancers.begin()->second.id == theirs);
+    const auto r = reloads(w.engine);
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].target == "demo-balancer");
+    CHECK(contains(r[0].args[4], w.address_of("demo-llm-1")));
+}
+
+TEST_CASE("executor: on a rootless engine the balancer starts alongside the replicas, and a reload adds them") {
+    World w;
+    w.engine.set_rootless(true);
+    const auto stack = demo_stack(2);
+    FakeProber::Script slow;
+    slow.healthy_after = 5;
+    w.prober.script("demo-llm-1", slow);
+    w.prober.script("demo-llm-2", slow);
+
+    w.up(stack);
+
+    const auto& first = w.engine.container("demo-balancer")->env.at("MLDEPLOY_FIRST_NGINX_CONF");
+    CHECK_FALSE(contains(first, w.address_of("demo-llm-1")));
+    const auto r = reloads(w.engine);
+    REQUIRE_FALSE(r.empty());
+    CHECK(contains(r.back().args[4], w.address_of("demo-llm-1")));
+    CHECK(contains(r.back().args[4], w.address_of("demo-llm-2")));
+}
+
+TEST_CASE("executor: a config nginx rejects stops up, and the balancer keeps the one it runs") {
+    World w;
+    const auto v1 = demo_stack(1);
+    w.up(v1);
+    const auto running = w.engine.container("demo-balancer")->files.at("/etc/mldeploy/nginx.conf");
+    w.engine.on_exec("mldeploy-reload", {90, "nginx: [emerg] unknown directive \"foo\""});
+    auto v2 = v1;
+    v2.balancer.algorithm = "least_conn";
+
+    const auto error = error_of([&] { w.up(v2); });
+
+    CHECK(contains(error, "nginx rejected the balancer configuration (the balancer keeps its previous one)"));
+    CHECK(contains(error, "unknown directive"));
+    CHECK(w.engine.container("demo-balancer")->files.at("/etc/mldeploy/nginx.conf") == running);
+}
+
+TEST_CASE("executor: a changed balancer setting reloads the running balancer, without a new container") {
+    World w;
+    const auto v1 = demo_stack(1);
+    w.up(v1);
+    const auto id = w.id_of("demo-balancer");
+    auto v2 = v1;
+    v2.balancer.algorithm = "least_conn";
+
+    w.up(v2);
+
+    CHECK(w.id_of("demo-balancer") == id);
+    const auto r = reloads(w.engine);
+    REQUIRE(r.size() == 1);
+    CHECK(contains(r[0].args[4], "least_conn"));
+    CHECK(contains(w.engine.container("demo-balancer")->files.at("/etc/mldeploy/nginx.conf"), "least_conn"));
+}
+
+}  // TEST_SUITE

@@ -101,7 +101,9 @@ public:
 
     // engine::Engine
     engine::EngineInfo info() override;
-    bool rootless() const override { return false; }
+    bool rootless() const override { return rootless_; }
+    // A rootless engine: the replicas' probes run inside the balancer.
+    void set_rootless(bool rootless) { rootless_ = rootless; }
     std::optional<engine::ImageDetails> inspect_image(const std::string& reference) override;
     std::string build_image(const engine::BuildRequest& request, const engine::ProgressSink& progress) override;
     void pull_image(const std::string& reference, const engine::ProgressSink& progress) override;
@@ -140,6 +142,7 @@ private:
     std::string assign_ip();
 
     FakeClock* clock_;
+    bool rootless_ = false;
     mutable std::mutex mutex_;
     std::condition_variable starts_cv_;
     std::vector<Call> calls_;
