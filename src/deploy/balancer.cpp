@@ -237,8 +237,7 @@ std::string Balancer::start(engine::ContainerSpec spec, const BalancerFiles& fil
             engine_.start_container(id);
         } catch (const engine::EngineError& e) {
             // The engine's step names the container by id; the user knows it by name.
-            throw engine::EngineError(fmt::format("start balancer {} on {}:{}", spec.name, stack_.balancer.host_ip, port),
-                                      e.http_status(), e.engine_message());
+            throw e.as_step(fmt::format("start balancer {} on {}:{}", spec.name, stack_.balancer.host_ip, port));
         }
         wait_answers(id, port);
     } catch (...) {

@@ -66,11 +66,17 @@ private:
 
 std::vector<std::string> always_include(const stack::Build& build) { return {build.dockerfile}; }
 
+std::vector<std::string> ignored(const stack::Build& build) {
+    auto patterns = util::read_dockerignore(build.context);
+    patterns.insert(patterns.end(), build.ignore.begin(), build.ignore.end());
+    return patterns;
+}
+
 }  // namespace
 
 std::string build_hash(const stack::Build& build) {
     Hasher hasher;
-    util::walk_context(build.context, util::read_dockerignore(build.context), always_include(build), hasher);
+    util::walk_context(build.context, ignored(build), always_include(build), hasher);
     hasher.build_settings(build);
     return hasher.digest();
 }
@@ -79,7 +85,7 @@ PackedContext pack_build_context(const stack::Build& build) {
     Hasher hasher;
     PackedContext packed;
     packed.tar =
-        util::tar_directory(build.context, util::read_dockerignore(build.context), always_include(build), hasher);
+        util::tar_directory(build.context, ignored(build), always_include(build), hasher);
     hasher.build_settings(build);
     packed.hash = hasher.digest();
     return packed;

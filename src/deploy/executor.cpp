@@ -269,7 +269,7 @@ Executor::Member Executor::start_replica(const stack::Service& service, int repl
             engine_.start_container(id);
         } catch (const engine::EngineError& e) {
             // The engine's step names the container by id; the user knows it by name.
-            throw engine::EngineError("start replica " + name, e.http_status(), e.engine_message());
+            throw e.as_step("start replica " + name);
         }
         wait_ready(service, id, name);
         Member member{id, name, replica_address(service, id)};

@@ -134,7 +134,7 @@ std::unique_ptr<Engine> connect(const std::string& host_flag, const std::optiona
     if (!forced_flavour || *forced_flavour == "docker")
         how += "\nStart Docker with: setsid dockerd >/var/log/dockerd.log 2>&1 &"
                "\n  (or packaging/start-docker-service.sh)";
-    throw EngineError("connect to the container engine", 0,
+    throw EngineError("connect to the container engine", ErrorKind::transport, 0,
                       (forced_flavour ? fmt::format("no {} engine answered. Tried:", flavour_name(*forced_flavour))
                                       : std::string("no engine answered. Tried:")) +
                           tried + how + "\nor name a socket with -H unix:///path/to/socket");

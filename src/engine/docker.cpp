@@ -1,23 +1,12 @@
 #include "engine/docker.hpp"
 
-#include "engine/podman.hpp"  // engine_error_message: the same JSON {"message": ...} errors
 #include "engine/reply.hpp"
-#include "engine/stream.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-#include <curl/curl.h>
-
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <cmath>
-#include <ctime>
-#include <deque>
-#include <memory>
 #include <stdexcept>
 #include <thread>
 
@@ -29,42 +18,7 @@ using namespace reply;
 namespace {
 
 constexpr int ulimit_value = 20000;
-
-// Docker names containers "/name" in its lists and inspections.
-std::string without_slash(std::string name) {
-    if (!name.empty() && name.front() == '/') {
-        name.erase(0, 1);
-    }
-    return name;
-}
-
-std::string path_of(std::string_view resource, const std::string& name_or_id, std::string_view tail = {}) {
-    return fmt::format("{}/{}/{}{}", docker_api_prefix, resource, url_encode_path(name_or_id), tail);
-}
-
-std::string api_path(std::string_view tail) { return std::string(docker_api_prefix) + std::string(tail); }
-
-// HostConfig.RestartPolicy from "no", "always", "unless-stopped", "on-failure" or
-// "on-failure:N"; nullopt for anything else.
-std::optional<json> restart_policy(const std::string& policy) {
-    if (policy.empty() || policy == "no") {
-        return json{{"Name", "no"}, {"MaximumRetryCount", 0}};
-    }
-    if (policy == "always" || policy == "unless-stopped" || policy == "on-failure") {
-        return json{{"Name", policy}, {"MaximumRetryCount", 0}};
-    }
-    constexpr std::string_view on_failure = "on-failure:";
-    if (!policy.starts_with(on_failure)) {
-        return std::nullopt;
-    }
-    const std::string_view count = std::string_view(policy).substr(on_failure.size());
-    int tries = 0;
-    const auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), tries);
-    if (count.empty() || ec != std::errc() || end != count.data() + count.size() || tries < 0) {
-        return std::nullopt;
-    }
-    return json{{"Name", "on-failure"}, {"MaximumRetryCount", tries}};
-}
+constexpr std::string_view nvidia_gpu_prefix = "nvidia.com/gpu=";
 
 std::string join(const std::vector<std::string>& words, std::string_view separator) {
     std::string out;
@@ -77,42 +31,20 @@ std::string join(const std::vector<std::string>& words, std::string_view separat
     return out;
 }
 
-// libarchive helpers for docker_prefix_tar.
-struct ReadCloser {
-    void operator()(archive* a) const { archive_read_free(a); }
-};
-struct WriteCloser {
-    void operator()(archive* a) const { archive_write_free(a); }
-};
-struct EntryFree {
-    void operator()(archive_entry* e) const { archive_entry_free(e); }
-};
-
-la_ssize_t append_to_string(archive*, void* out, const void* data, size_t size) {
-    static_cast<std::string*>(out)->append(static_cast<const char*>(data), size);
-    return static_cast<la_ssize_t>(size);
+// A device request for NVIDIA GPUs, by "Count" (-1 = all) or by "DeviceIDs".
+json nvidia_request(const char* key, json value) {
+    return json{{"Driver", "nvidia"}, {key, std::move(value)}, {"Capabilities", json::array({json::array({"gpu"})})}};
 }
 
-// "./a/b" -> "a/b", "/a" -> "a", "." and "./" -> "".
-std::string relative_entry_path(std::string_view path) {
-    while (true) {
-        if (path.starts_with("./")) {
-            path.remove_prefix(2);
-        } else if (path.starts_with("/")) {
-            path.remove_prefix(1);
-        } else {
-            break;
-        }
-    }
-    if (path == ".") {
-        return {};
-    }
-    return std::string(path);
+// A GPU index ("0", "12"): digits only.
+bool is_index(std::string_view text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 }  // namespace
 
 nlohmann::json docker_create_body(const ContainerSpec& spec) {
+    const CheckedSpec checked = check_spec(spec);
     json body = json::object();
     body["Image"] = spec.image;
     body["Labels"] = spec.labels;  // an object, also when empty
@@ -127,6 +59,9 @@ nlohmann::json docker_create_body(const ContainerSpec& spec) {
         body["Cmd"] = spec.command;
     }
     body["StopTimeout"] = spec.stop_timeout_s > 0 ? spec.stop_timeout_s : 0;
+    if (spec.stop_signal) {
+        body["StopSignal"] = *spec.stop_signal;  // Docker takes names and numbers alike
+    }
 
     json host = json::object();
     if (!spec.ports.empty()) {
@@ -154,46 +89,41 @@ nlohmann::json docker_create_body(const ContainerSpec& spec) {
         }
         host["Binds"] = binds;
     }
-    const auto restart = restart_policy(spec.restart_policy);
-    if (!restart) {
-        throw std::invalid_argument(
-            fmt::format("container {}: restart policy '{}' is not one of no, on-failure[:N], always, unless-stopped",
-                        spec.name, spec.restart_policy));
-    }
-    host["RestartPolicy"] = *restart;
+    host["RestartPolicy"] =
+        json{{"Name", checked.restart_policy}, {"MaximumRetryCount", checked.restart_tries.value_or(0)}};
     if (spec.cpus) {
-        if (!(*spec.cpus > 0)) {
-            throw std::invalid_argument(
-                fmt::format("container {}: cpus must be above 0, not {}", spec.name, *spec.cpus));
-        }
         host["NanoCpus"] = static_cast<std::int64_t>(std::llround(*spec.cpus * 1e9));
     }
     if (spec.memory_bytes) {
-        if (*spec.memory_bytes <= 0) {
-            throw std::invalid_argument(
-                fmt::format("container {}: memory must be above 0, not {}", spec.name, *spec.memory_bytes));
-        }
         host["Memory"] = *spec.memory_bytes;
     }
     // Always: where the hard limits cannot be raised, inheriting or raising them fails.
     host["Ulimits"] = json::array({json{{"Name", "nofile"}, {"Soft", ulimit_value}, {"Hard", ulimit_value}},
                                    json{{"Name", "nproc"}, {"Soft", ulimit_value}, {"Hard", ulimit_value}}});
-    if (spec.gpus) {
-        const std::string& gpus = *spec.gpus;
-        int count = 0;
-        if (gpus == "all") {
-            count = -1;
+    if (checked.gpu_count && *checked.gpu_count != 0) {  // a count of 0 asks for none
+        host["DeviceRequests"].push_back(nvidia_request("Count", *checked.gpu_count));
+    }
+    // Docker 20.10 has no CDI: NVIDIA GPUs by index become one device request
+    // (honoured with NVIDIA's runtime hook), host paths plain devices.
+    json gpu_ids = json::array();
+    for (const auto& device : spec.devices) {
+        const std::string_view name = device;
+        if (name.starts_with(nvidia_gpu_prefix) && name.substr(nvidia_gpu_prefix.size()) == "all") {
+            host["DeviceRequests"].push_back(nvidia_request("Count", -1));
+        } else if (name.starts_with(nvidia_gpu_prefix) && is_index(name.substr(nvidia_gpu_prefix.size()))) {
+            gpu_ids.push_back(std::string(name.substr(nvidia_gpu_prefix.size())));
+        } else if (name.starts_with('/')) {
+            host["Devices"].push_back(
+                json{{"PathOnHost", device}, {"PathInContainer", device}, {"CgroupPermissions", "rwm"}});
         } else {
-            const auto [end, ec] = std::from_chars(gpus.data(), gpus.data() + gpus.size(), count);
-            if (gpus.empty() || ec != std::errc() || end != gpus.data() + gpus.size() || count < 0) {
-                throw std::invalid_argument(
-                    fmt::format("container {}: gpus must be \"all\" or a count, not \"{}\"", spec.name, gpus));
-            }
+            throw std::invalid_argument(fmt::format(
+                "container {}: device '{}': Docker has no CDI; it takes nvidia.com/gpu=N, nvidia.com/gpu=all "
+                "or a host path such as /dev/fuse",
+                spec.name, device));
         }
-        if (count != 0) {
-            host["DeviceRequests"] = json::array({json{
-                {"Driver", "nvidia"}, {"Count", count}, {"Capabilities", json::array({json::array({"gpu"})})}}});
-        }
+    }
+    if (!gpu_ids.empty()) {
+        host["DeviceRequests"].push_back(nvidia_request("DeviceIDs", gpu_ids));
     }
     if (!spec.network.empty()) {
         host["NetworkMode"] = spec.network;
@@ -209,17 +139,6 @@ nlohmann::json docker_create_body(const ContainerSpec& spec) {
     return body;
 }
 
-std::string docker_label_filters(const Labels& labels) {
-    if (labels.empty()) {
-        return {};
-    }
-    json values = json::array();
-    for (const auto& [k, v] : labels) {
-        values.push_back(v.empty() ? k : k + "=" + v);
-    }
-    return json{{"label", values}}.dump();
-}
-
 std::pair<std::string, std::string> docker_split_reference(std::string_view reference) {
     if (const auto at = reference.find('@'); at != std::string_view::npos) {
         return {std::string(reference.substr(0, at)), std::string(reference.substr(at + 1))};
@@ -230,43 +149,6 @@ std::pair<std::string, std::string> docker_split_reference(std::string_view refe
         return {std::string(reference.substr(0, colon)), std::string(reference.substr(colon + 1))};
     }
     return {std::string(reference), "latest"};
-}
-
-std::vector<PortBinding> docker_published_ports(const nlohmann::json& ports) {
-    std::vector<PortBinding> out;
-    if (!ports.is_array()) {
-        return out;
-    }
-    std::vector<PortBinding> v6_any;
-    for (const auto& p : ports) {
-        const int public_port = get_int<int>(p, "PublicPort");
-        if (public_port == 0) {
-            continue;  // exposed, not published
-        }
-        PortBinding binding;
-        binding.host_ip = get_string(p, "IP");
-        binding.host_port = public_port;
-        binding.container_port = get_int<int>(p, "PrivatePort");
-        binding.protocol = get_string(p, "Type");
-        if (binding.protocol.empty()) {
-            binding.protocol = "tcp";
-        }
-        if (binding.host_ip == "0.0.0.0") {
-            binding.host_ip.clear();  // every address, as Podman reports it (and as created)
-        }
-        (binding.host_ip == "::" ? v6_any : out).push_back(binding);
-    }
-    // A port bound to every address is listed twice, for 0.0.0.0 and for ::.
-    for (const auto& b : v6_any) {
-        const bool twin = std::any_of(out.begin(), out.end(), [&](const PortBinding& o) {
-            return o.host_ip.empty() && o.host_port == b.host_port && o.container_port == b.container_port &&
-                   o.protocol == b.protocol;
-        });
-        if (!twin) {
-            out.push_back(b);
-        }
-    }
-    return out;
 }
 
 std::string docker_time_key(std::string_view timestamp) {
@@ -283,124 +165,20 @@ std::string docker_time_key(std::string_view timestamp) {
     return std::string(timestamp.substr(0, dot)) + "." + fraction + std::string(timestamp.substr(zone));
 }
 
-std::string docker_prefix_tar(std::string_view tar, std::string_view folder) {
-    std::string prefix = relative_entry_path(folder);
-    while (!prefix.empty() && prefix.back() == '/') {
-        prefix.pop_back();
-    }
-    if (prefix.empty()) {
-        return std::string(tar);
-    }
-
-    std::unique_ptr<archive, ReadCloser> reader(archive_read_new());
-    archive_read_support_format_tar(reader.get());
-    if (archive_read_open_memory(reader.get(), tar.data(), tar.size()) != ARCHIVE_OK) {
-        throw std::runtime_error(std::string("cannot read tar: ") + archive_error_string(reader.get()));
-    }
-    std::string out;
-    std::unique_ptr<archive, WriteCloser> writer(archive_write_new());
-    archive_write_set_format_pax_restricted(writer.get());
-    archive_write_set_bytes_in_last_block(writer.get(), 1);
-    if (archive_write_open(writer.get(), &out, nullptr, append_to_string, nullptr) != ARCHIVE_OK) {
-        throw std::runtime_error(std::string("cannot write tar: ") + archive_error_string(writer.get()));
-    }
-    auto write_header = [&](archive_entry* entry) {
-        if (archive_write_header(writer.get(), entry) < ARCHIVE_WARN) {
-            throw std::runtime_error(std::string("cannot write tar: ") + archive_error_string(writer.get()));
-        }
-    };
-
-    // The folder itself (each of its levels, for a prefix such as "etc/mldeploy").
-    const auto now = std::time(nullptr);
-    for (std::size_t end = prefix.find('/');; end = prefix.find('/', end + 1)) {
-        std::unique_ptr<archive_entry, EntryFree> dir(archive_entry_new());
-        archive_entry_set_pathname(dir.get(), (prefix.substr(0, end) + "/").c_str());
-        archive_entry_set_filetype(dir.get(), AE_IFDIR);
-        archive_entry_set_perm(dir.get(), 0755);
-        archive_entry_set_uid(dir.get(), 0);
-        archive_entry_set_gid(dir.get(), 0);
-        archive_entry_set_mtime(dir.get(), now, 0);
-        write_header(dir.get());
-        if (end == std::string::npos) {
-            break;
-        }
-    }
-
-    archive_entry* entry = nullptr;
-    int rc = ARCHIVE_OK;
-    while ((rc = archive_read_next_header(reader.get(), &entry)) == ARCHIVE_OK) {
-        const std::string path = relative_entry_path(archive_entry_pathname(entry));
-        if (path.empty()) {
-            continue;  // "." itself: the folder entry above stands for it
-        }
-        archive_entry_set_pathname(entry, (prefix + "/" + path).c_str());
-        if (const char* link = archive_entry_hardlink(entry); link != nullptr && *link != '\0') {
-            archive_entry_set_hardlink(entry, (prefix + "/" + relative_entry_path(link)).c_str());
-        }
-        write_header(entry);
-        const void* block = nullptr;
-        size_t size = 0;
-        la_int64_t offset = 0;
-        int data_rc = ARCHIVE_OK;
-        while ((data_rc = archive_read_data_block(reader.get(), &block, &size, &offset)) == ARCHIVE_OK) {
-            if (archive_write_data(writer.get(), block, size) < 0) {
-                throw std::runtime_error(std::string("cannot write tar: ") + archive_error_string(writer.get()));
-            }
-        }
-        if (data_rc != ARCHIVE_EOF) {
-            throw std::runtime_error(std::string("cannot read tar: ") + archive_error_string(reader.get()));
-        }
-    }
-    if (rc != ARCHIVE_EOF) {
-        throw std::runtime_error(std::string("cannot read tar: ") + archive_error_string(reader.get()));
-    }
-    if (archive_write_close(writer.get()) != ARCHIVE_OK) {
-        throw std::runtime_error(std::string("cannot write tar: ") + archive_error_string(writer.get()));
-    }
-    return out;
-}
-
-DockerEngine::DockerEngine(std::string socket_path) : http_(std::move(socket_path)) {}
-
-void DockerEngine::fail(const std::string& step, const HttpResponse& response) const {
-    if (response.transport_error) {
-        const TransportError& e = *response.transport_error;
-        if (e.curl_code == CURLE_ABORTED_BY_CALLBACK) {
-            throw EngineError(step, 0, "interrupted");
-        }
-        if (e.curl_code == CURLE_COULDNT_CONNECT) {
-            throw EngineError(step, 0,
-                              fmt::format("cannot connect to Docker at {} ({}); is dockerd running?",
-                                          http_.socket_path(), e.message));
-        }
-        throw EngineError(step, 0, fmt::format("talking to Docker at {}: {}", http_.socket_path(), e.message));
-    }
-    throw EngineError(step, response.status, engine_error_message(response.body));
-}
-
-json DockerEngine::call(const std::string& step, std::string_view method, const std::string& path,
-                        std::string_view body, std::string_view content_type, std::initializer_list<int> also_fine,
-                        std::chrono::seconds timeout) {
-    const HttpResponse response = http_.request(method, path, body, content_type, timeout);
-    const bool fine = response.ok() || (!response.transport_error && std::find(also_fine.begin(), also_fine.end(),
-                                                                               response.status) != also_fine.end());
-    if (!fine) {
-        fail(step, response);
-    }
-    return parse_or_null(response.body);
-}
+DockerEngine::DockerEngine(std::string socket_path)
+    : RestEngine(std::move(socket_path), Flavour{"Docker", docker_api_prefix, "is dockerd running?", "t"}) {}
 
 EngineInfo DockerEngine::info() {
     EngineInfo info;
     info.flavour = "docker";
-    info.socket = http_.socket_path();
+    info.socket = http().socket_path();
     const std::string step = "ask the engine for its version";
-    const HttpResponse ping = http_.request("GET", api_path("/_ping"));
+    const HttpResponse ping = http().request("GET", api_path("/_ping"));
     if (!ping.ok()) {
         fail(step, ping);
     }
     if (const std::string libpod = ping.header("libpod-api-version"); !libpod.empty()) {
-        throw EngineError(step, ping.status,
+        fail_engine(step, ping.status,
                           fmt::format("the socket answers as Podman {} does, not as Docker (its Docker-compatible "
                                       "API is not what mldeploy's Docker flavour supports; use the Podman flavour)",
                                       libpod));
@@ -412,88 +190,9 @@ EngineInfo DockerEngine::info() {
         info.api_version = ping.header("api-version");
     }
     if (info.version.empty()) {
-        throw EngineError(step, 200, "the socket answers, but its /version names no Docker Engine version");
+        fail_engine(step, 200, "the socket answers, but its /version names no Docker Engine version");
     }
     return info;
-}
-
-std::string DockerEngine::build_image(const BuildRequest& request, const ProgressSink& progress) {
-    const std::string step = "build " + request.tag;
-    Query query;
-    query.add("t", request.tag);
-    if (!request.dockerfile.empty()) {
-        query.add("dockerfile", request.dockerfile);
-    }
-    if (!request.args.empty()) {
-        query.add("buildargs", json(request.args).dump());
-    }
-    if (!request.labels.empty()) {
-        query.add("labels", json(request.labels).dump());  // a JSON object of strings
-    }
-    // Intermediate containers go, also those of a failed step.
-    query.add("rm", "1").add("forcerm", "1");
-
-    ProgressReader reader(progress);
-    const HttpResponse response =
-        http_.stream("POST", api_path("/build") + query.str(), request.context_tar, "application/x-tar",
-                     [&reader](std::string_view chunk) { reader.feed(chunk); });
-    reader.finish();
-    if (!response.ok()) {
-        if (response.transport_error) {
-            fail(step, response);
-        }
-        // e.g. 500 "Cannot locate specified Dockerfile: Containerfile"
-        throw EngineError(step, response.status, with_tail(engine_error_message(response.body), reader.tail()));
-    }
-    if (!reader.error().empty()) {
-        // A failed step: 200, and {"error": ..., "errorDetail": ...} in the stream.
-        throw EngineError(step, response.status, with_tail(reader.error(), reader.tail()));
-    }
-    if (!reader.aux_id().empty()) {
-        return reader.aux_id();
-    }
-    if (auto id = image_id(request.tag)) {
-        return *id;
-    }
-    throw EngineError(step, response.status,
-                      with_tail("the build ended without an error, but the image is not there", reader.tail()));
-}
-
-std::optional<ImageDetails> DockerEngine::inspect_image(const std::string& reference) {
-    const std::string step = "inspect image " + reference;
-    const HttpResponse response = http_.request("GET", path_of("images", reference, "/json"));
-    if (!response.transport_error && response.status == 404) {
-        return std::nullopt;
-    }
-    if (!response.ok()) {
-        fail(step, response);
-    }
-    const json image = parse_or_null(response.body);
-    ImageDetails details;
-    details.id = get_string(image, "Id");
-    if (details.id.empty()) {
-        throw EngineError(step, response.status, "the engine's answer has no image Id");
-    }
-    // The labels as the image's config holds them.
-    details.labels = get_labels(get_object(image, "Config"), "Labels");
-    return details;
-}
-
-void DockerEngine::pull_image(const std::string& reference, const ProgressSink& progress) {
-    const std::string step = "pull " + reference;
-    const auto [image, tag] = docker_split_reference(reference);
-    Query query;
-    query.add("fromImage", image).add("tag", tag);
-    ProgressReader reader(progress);
-    const HttpResponse response = http_.stream("POST", api_path("/images/create") + query.str(), {}, {},
-                                               [&reader](std::string_view chunk) { reader.feed(chunk); });
-    reader.finish();
-    if (!response.ok()) {
-        fail(step, response);  // an unreachable registry is a 500 before any progress
-    }
-    if (!reader.error().empty()) {
-        throw EngineError(step, response.status, reader.error());
-    }
 }
 
 std::vector<NetworkSummary> DockerEngine::list_networks(const Labels& label_filter) {
@@ -555,13 +254,13 @@ void DockerEngine::create_network(const std::string& name, const Labels& labels)
     }
     spdlog::debug("{}: made at the same time as {}; removing ours ({})", step, oldest->id, id);
     call(step, "DELETE", path_of("networks", id), {}, {}, {404});
-    throw EngineError(step, 409, fmt::format("network with name {} already exists (made meanwhile by another client)",
+    throw EngineError(step, ErrorKind::conflict, 409, fmt::format("network with name {} already exists (made meanwhile by another client)",
                                              name));
 }
 
 void DockerEngine::remove_network(const std::string& name) {
     const std::string step = "remove network " + name;
-    const HttpResponse response = http_.request("DELETE", path_of("networks", name));
+    const HttpResponse response = http().request("DELETE", path_of("networks", name));
     if (response.ok() || (!response.transport_error && response.status == 404)) {
         return;
     }
@@ -582,74 +281,30 @@ std::vector<ContainerSummary> DockerEngine::list_containers(const Labels& label_
     return containers;
 }
 
-std::vector<ListedContainer> DockerEngine::list_containers_with_addresses(const Labels& label_filter) {
-    Query query;
-    query.add("all", "1");
-    if (const std::string filters = docker_label_filters(label_filter); !filters.empty()) {
-        query.add("filters", filters);
-    }
-    return parse_docker_container_list(call("list containers", "GET", api_path("/containers/json") + query.str()));
-}
-
-std::string DockerEngine::create_container(const ContainerSpec& spec) {
-    const std::string step = "create container " + spec.name;
-    json body;
-    try {
-        body = docker_create_body(spec);
-    } catch (const std::invalid_argument& e) {
-        throw EngineError(step, 0, e.what());
-    }
+HttpResponse DockerEngine::send_create(const ContainerSpec& spec, const std::string& text) {
     // 409 when the name is in use; 404 "No such image" when the image is missing.
     const std::string path = api_path("/containers/create") + Query().add("name", spec.name).str();
-    const std::string text = body.dump();
-    HttpResponse response = http_.request("POST", path, text, "application/json");
+    HttpResponse response = http().request("POST", path, text, "application/json");
     // Docker reserves a name before the container it names can be inspected: a
     // client that loses a race for the name gets 409 while GET /containers/{name}
     // still says 404 (seen with two `up` at once). Report the conflict only once
     // the other container is there (callers then inspect it by name); if the
     // name is freed instead (the other create failed), create again.
     for (int attempt = 0; !response.transport_error && response.status == 409 && attempt < 50; ++attempt) {
-        const HttpResponse other = http_.request("GET", path_of("containers", spec.name, "/json"));
+        const HttpResponse other = http().request("GET", path_of("containers", spec.name, "/json"));
         if (other.transport_error || other.status != 404) {
             break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        response = http_.request("POST", path, text, "application/json");
+        response = http().request("POST", path, text, "application/json");
     }
-    if (!response.ok()) {
-        fail(step, response);
-    }
-    const json created = parse_or_null(response.body);
-    if (const auto warnings = created.find("Warnings"); warnings != created.end() && warnings->is_array()) {
-        for (const auto& w : *warnings) {
-            if (w.is_string()) {
-                engine_warning(w.get<std::string>());
-            }
-        }
-    }
-    std::string id = get_string(created, "Id");
-    if (id.empty()) {
-        throw EngineError(step, 201, "the engine's answer has no container Id");
-    }
-    return id;
-}
-
-void DockerEngine::start_container(const std::string& id) {
-    // 304: already running. A GPU request without NVIDIA's runtime fails here (500,
-    // "could not select device driver \"nvidia\" with capabilities: [[gpu]]").
-    call("start container " + id, "POST", path_of("containers", id, "/start"), {}, {}, {304});
-}
-
-void DockerEngine::stop_container(const std::string& id, int timeout_s) {
-    const int timeout = std::max(0, timeout_s);
-    call("stop container " + id, "POST", path_of("containers", id, "/stop") + Query().add("t", timeout).str(), {}, {},
-         {304}, std::max(UnixHttpClient::default_timeout, std::chrono::seconds(timeout + 30)));
+    return response;
 }
 
 void DockerEngine::remove_container(const std::string& id) {
     const std::string step = "remove container " + id;
     // Forced removal kills a running container (no stop timeout on Docker).
-    const HttpResponse response = http_.request("DELETE", path_of("containers", id, "?force=1&v=1"), {}, {},
+    const HttpResponse response = http().request("DELETE", path_of("containers", id, "?force=1&v=1"), {}, {},
                                                 std::chrono::seconds(300));
     if (response.ok() || (!response.transport_error && response.status == 404)) {
         return;
@@ -658,7 +313,7 @@ void DockerEngine::remove_container(const std::string& id) {
         engine_error_message(response.body).find("already in progress") != std::string::npos) {
         // Another client is removing it: wait until it is gone.
         for (int attempt = 0; attempt < 100; ++attempt) {
-            const HttpResponse probe = http_.request("GET", path_of("containers", id, "/json"));
+            const HttpResponse probe = http().request("GET", path_of("containers", id, "/json"));
             if (!probe.transport_error && probe.status == 404) {
                 return;
             }
@@ -666,29 +321,6 @@ void DockerEngine::remove_container(const std::string& id) {
         }
     }
     fail(step, response);
-}
-
-void DockerEngine::rename_container(const std::string& id, const std::string& new_name) {
-    call(fmt::format("rename container {} to {}", id, new_name), "POST",
-         path_of("containers", id, "/rename") + Query().add("name", new_name).str());
-}
-
-ContainerDetails DockerEngine::inspect_container(const std::string& id) {
-    const json c = call("inspect container " + id, "GET", path_of("containers", id, "/json"));
-    ContainerDetails details;
-    details.id = get_string(c, "Id");
-    details.name = without_slash(get_string(c, "Name"));
-    const json& state = get_object(c, "State");
-    details.state = get_string(state, "Status");
-    details.running = get_bool(state, "Running");
-    details.exit_code = get_int<int>(state, "ExitCode");
-    details.restart_count = get_int<int>(c, "RestartCount");
-    details.image_id = get_string(c, "Image");
-    details.labels = get_labels(get_object(c, "Config"), "Labels");
-    for (const auto& [network, settings] : get_object(get_object(c, "NetworkSettings"), "Networks").items()) {
-        details.ip_by_network[network] = get_string(settings, "IPAddress");
-    }
-    return details;
 }
 
 void DockerEngine::put_archive(const std::string& id, const std::string& dir, const std::string& tar) {
@@ -701,7 +333,7 @@ void DockerEngine::put_archive_at(const std::string& step, const std::string& id
     while (target.size() > 1 && target.back() == '/') {
         target.pop_back();
     }
-    const HttpResponse response = http_.request(
+    const HttpResponse response = http().request(
         "PUT", path_of("containers", id, "/archive") + Query().add("path", target).str(), tar, "application/x-tar");
     if (response.ok()) {
         return;
@@ -723,68 +355,26 @@ void DockerEngine::put_archive_at(const std::string& step, const std::string& id
     try {
         prefixed = docker_prefix_tar(tar, folder);
     } catch (const std::runtime_error& e) {
-        throw EngineError(step, response.status, e.what());
+        fail_engine(step, response.status, e.what());
     }
     put_archive_at(step, id, parent, prefixed, depth + 1);
 }
 
-std::string DockerEngine::get_archive(const std::string& id, const std::string& path) {
-    const std::string step = fmt::format("copy {} out of container {}", path, id);
-    const HttpResponse response =
-        http_.request("GET", path_of("containers", id, "/archive") + Query().add("path", path).str());
-    if (!response.ok()) {
-        fail(step, response);  // 404 for a missing path and for a missing container
-    }
-    return response.body;
+void DockerEngine::add_build_options(Query& query) const {
+    // Intermediate containers go, also those of a failed step.
+    query.add("rm", "1").add("forcerm", "1");
 }
 
-ExecResult DockerEngine::exec(const std::string& id, const std::vector<std::string>& command) {
-    const std::string step = fmt::format("run `{}` in container {}", join(command, " "), id);
-    const json create = {
-        {"AttachStdout", true}, {"AttachStderr", true}, {"AttachStdin", false}, {"Tty", false}, {"Cmd", command}};
-    const json created = call(step, "POST", path_of("containers", id, "/exec"), create.dump(), "application/json");
-    const std::string exec_id = get_string(created, "Id");
-    if (exec_id.empty()) {
-        throw EngineError(step, 201, "the engine's answer has no exec Id");
-    }
-
-    // Docker hijacks the connection: "200 OK", Content-Type
-    // application/vnd.docker.raw-stream, no length and no chunks; the output comes
-    // in 8-byte-header frames until the engine closes the connection (curl reads
-    // to the close; the next call opens a new connection).
-    ExecResult result;
-    FrameDecoder frames([&result](LogStream, std::string_view payload) { result.output.append(payload); });
-    const json start = {{"Detach", false}, {"Tty", false}};
-    const HttpResponse response =
-        http_.stream("POST", path_of("exec", exec_id, "/start"), start.dump(), "application/json",
-                     [&frames](std::string_view chunk) { frames.feed(chunk); });
-    if (!response.ok()) {
-        fail(step, response);
-    }
-
-    for (int attempt = 0;; ++attempt) {
-        const json inspect = call(step, "GET", path_of("exec", exec_id, "/json"));
-        if (!get_bool(inspect, "Running") || attempt >= 50) {
-            result.exit_code = get_int<int>(inspect, "ExitCode");
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return result;
+std::string DockerEngine::pull_path(const std::string& reference) const {
+    const auto [image, tag] = docker_split_reference(reference);
+    return api_path("/images/create") + Query().add("fromImage", image).add("tag", tag).str();
 }
 
-void DockerEngine::logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) {
-    const std::string step = "read the logs of container " + id;
+Query DockerEngine::logs_query(bool follow, std::optional<int> tail) const {
     Query query;
     query.add("stdout", "1").add("stderr", "1").add("follow", follow ? "1" : "0");
     query.add("tail", tail ? std::to_string(*tail) : std::string("all"));
-    LogLineDecoder decoder(sink);
-    const HttpResponse response = http_.stream("GET", path_of("containers", id, "/logs") + query.str(), {}, {},
-                                               [&decoder](std::string_view chunk) { decoder.feed(chunk); });
-    decoder.finish();
-    if (!response.ok()) {
-        fail(step, response);
-    }
+    return query;
 }
 
 }  // namespace mldeploy::engine

@@ -1,6 +1,5 @@
-// The Docker Engine flavour of Engine: Docker's REST API (/v1.41, Docker 20.10)
-// over its unix socket. Safe to call from several threads at once (each thread
-// has its own connection).
+// The Docker Engine flavour of the REST engine: Docker's API (/v1.41, Docker
+// 20.10) over its unix socket.
 //
 // Where Docker differs from Podman, the difference is handled here, never by
 // the callers:
@@ -14,12 +13,12 @@
 //   - two clients creating one network name at once may both succeed on Docker
 //     (CheckDuplicate is not atomic): the newer network is removed again and
 //     its creator gets 409, as from Podman;
-//   - GPUs are DeviceRequests (driver "nvidia"), not CDI devices.
+//   - GPUs are DeviceRequests (driver "nvidia"), not CDI devices; Docker has no
+//     CDI, so a device is either nvidia.com/gpu=N (a device request by id) or
+//     a host path.
 #pragma once
 
-#include "engine/engine.hpp"
-#include "engine/http.hpp"
-#include "engine/listing.hpp"
+#include "engine/rest_engine.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -29,21 +28,19 @@
 namespace mldeploy::engine {
 
 inline constexpr const char* docker_default_socket = "/var/run/docker.sock";
-inline constexpr const char* docker_api_prefix = "/v1.41";
 
 // The body of POST /containers/create for `spec` (the name goes in the query).
 // Always sets Ulimits nofile and nproc to 20000:20000 (the hard limits of the
 // machines mldeploy is tested on cannot be raised). Ports bound to "0.0.0.0" get
 // an empty HostIp (every address, IPv6 too), host port 0 an empty HostPort (any
 // free port). GPUs: DeviceRequests [{Driver "nvidia", Count -1 ("all") or n,
-// Capabilities [["gpu"]]}]; a count of 0 asks for none.
-// Throws std::invalid_argument for a restart policy, cpus, memory or GPU request
-// that is out of range.
+// Capabilities [["gpu"]]}]; a count of 0 asks for none. Devices: "nvidia.com/gpu=N"
+// names go together as one request {Driver "nvidia", DeviceIDs [N, ...],
+// Capabilities [["gpu"]]}, "nvidia.com/gpu=all" as Count -1, host paths
+// ("/dev/fuse") as HostConfig.Devices; StopSignal as given ("SIGQUIT").
+// Throws std::invalid_argument for a restart policy, cpus, memory, GPU request,
+// device (any other CDI name) or stop signal that Docker cannot take.
 nlohmann::json docker_create_body(const ContainerSpec& spec);
-
-// The value of ?filters= for Docker's list calls: {"label": ["k=v", "k2", ...]}
-// ("k" alone, for an empty value, means "has the label"); "" without labels.
-std::string docker_label_filters(const Labels& labels);
 
 // "repo/name:tag" -> {"repo/name", "tag"}; "name@sha256:..." -> {"name", "sha256:..."};
 // "name" -> {"name", "latest"} (Docker would pull every tag otherwise). A ':' in
@@ -56,53 +53,35 @@ std::pair<std::string, std::string> docker_split_reference(std::string_view refe
 // Throws std::runtime_error when `tar` cannot be read.
 std::string docker_prefix_tar(std::string_view tar, std::string_view folder);
 
-// The published ports of a container list entry's "Ports": only those with a
-// PublicPort; "0.0.0.0" becomes "" (every address, as Podman reports it), and
-// the "::" twin Docker lists beside it is dropped.
-std::vector<PortBinding> docker_published_ports(const nlohmann::json& ports);
-
 // A Docker timestamp ("2026-11-22T17:55:01.12345Z"; Go drops a fraction's
 // trailing zeros) made comparable as text: the fraction padded to 9 digits.
 std::string docker_time_key(std::string_view timestamp);
 
-class DockerEngine : public Engine, public AddressedListing {
+class DockerEngine : public RestEngine {
 public:
     explicit DockerEngine(std::string socket_path = docker_default_socket);
 
     // GET /_ping (refuses a Podman socket: it has a Libpod-Api-Version header),
     // then GET /version.
     EngineInfo info() override;
-    bool rootless() const override { return socket_owned_by_user(http_.socket_path()); }
-
-    std::optional<ImageDetails> inspect_image(const std::string& reference) override;
-    std::string build_image(const BuildRequest& request, const ProgressSink& progress) override;
-    void pull_image(const std::string& reference, const ProgressSink& progress) override;
 
     std::vector<NetworkSummary> list_networks(const Labels& label_filter) override;
     void create_network(const std::string& name, const Labels& labels) override;
     void remove_network(const std::string& name) override;
 
     std::vector<ContainerSummary> list_containers(const Labels& label_filter) override;
-    std::vector<ListedContainer> list_containers_with_addresses(const Labels& label_filter) override;
-    std::string create_container(const ContainerSpec& spec) override;
-    void start_container(const std::string& id) override;
-    void stop_container(const std::string& id, int timeout_s) override;
     void remove_container(const std::string& id) override;
-    void rename_container(const std::string& id, const std::string& new_name) override;
-    ContainerDetails inspect_container(const std::string& id) override;
-
     void put_archive(const std::string& id, const std::string& dir, const std::string& tar) override;
-    std::string get_archive(const std::string& id, const std::string& path) override;
-    ExecResult exec(const std::string& id, const std::vector<std::string>& command) override;
 
-    void logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) override;
+protected:
+    nlohmann::json create_body(const ContainerSpec& spec) const override { return docker_create_body(spec); }
+    // Waits out a lost race for the name (see docker.cpp).
+    HttpResponse send_create(const ContainerSpec& spec, const std::string& body) override;
+    void add_build_options(Query& query) const override;
+    std::string pull_path(const std::string& reference) const override;
+    Query logs_query(bool follow, std::optional<int> tail) const override;
 
 private:
-    nlohmann::json call(const std::string& step, std::string_view method, const std::string& path,
-                        std::string_view body = {}, std::string_view content_type = {},
-                        std::initializer_list<int> also_fine = {},
-                        std::chrono::seconds timeout = UnixHttpClient::default_timeout);
-    [[noreturn]] void fail(const std::string& step, const HttpResponse& response) const;
     struct NamedNetwork {
         std::string id;
         std::string created;
@@ -110,8 +89,6 @@ private:
     std::vector<NamedNetwork> networks_named(const std::string& step, const std::string& name);
     void put_archive_at(const std::string& step, const std::string& id, const std::string& dir, const std::string& tar,
                         int depth);
-
-    UnixHttpClient http_;
 };
 
 }  // namespace mldeploy::engine

@@ -1,6 +1,6 @@
-// The container engine as mldeploy needs it: a small abstract interface with a
-// Podman (libpod API) flavour now and a Docker flavour next. The planner and the
-// commands only ever see this interface.
+// The container engine as mldeploy needs it: a small abstract interface, with
+// one REST implementation (rest_engine.hpp) and a Podman (libpod API) and a
+// Docker flavour of it. The planner and the commands only ever see this interface.
 #pragma once
 
 #include <chrono>
@@ -17,19 +17,41 @@ namespace mldeploy::engine {
 
 using Labels = std::map<std::string, std::string>;
 
-// An engine call that failed: the step, the HTTP status (0 for a transport
-// failure) and the engine's own message.
+// What kind of failure an EngineError is, decided inside engine/ (from the HTTP
+// status, the transport failure and each flavour's quirks), so that callers
+// never read HTTP statuses:
+//   transport  the engine could not be reached or the call was cut short
+//              (no socket, refused, timed out, interrupted);
+//   not_found  the container, image, network or exec session is not there;
+//   conflict   a name is in use, or the thing is in a state that forbids it;
+//   engine     anything else the engine refused or failed at (also a request
+//              mldeploy refused to send, e.g. a restart policy out of range).
+enum class ErrorKind { transport, not_found, conflict, engine };
+
+// The kind an HTTP status stands for when no flavour knows better:
+// 404 not_found, 409 conflict, anything else (0 included) engine.
+ErrorKind error_kind_for_status(int http_status);
+
+// An engine call that failed: the step, its kind, the HTTP status (0 when there
+// was none) and the engine's own message.
 class EngineError : public std::runtime_error {
 public:
+    // The kind from the status (error_kind_for_status).
     EngineError(std::string step, int http_status, std::string engine_message);
+    EngineError(std::string step, ErrorKind kind, int http_status, std::string engine_message);
     const std::string& step() const { return step_; }
+    ErrorKind kind() const { return kind_; }
+    // Kept while callers outside engine/ move to kind(); do not use in new code.
     int http_status() const { return status_; }
     const std::string& engine_message() const { return engine_message_; }
-    bool not_found() const { return status_ == 404; }
-    bool conflict() const { return status_ == 409; }
+    bool not_found() const { return kind_ == ErrorKind::not_found; }
+    bool conflict() const { return kind_ == ErrorKind::conflict; }
+    // The same failure told as another step (a container named as the user knows it).
+    EngineError as_step(std::string step) const { return EngineError(std::move(step), kind_, status_, engine_message_); }
 
 private:
     std::string step_;
+    ErrorKind kind_;
     int status_;
     std::string engine_message_;
 };
@@ -69,7 +91,14 @@ struct ContainerSpec {
     std::optional<double> cpus;
     std::optional<std::int64_t> memory_bytes;
     std::optional<std::string> gpus;       // "all" or a count
+    // Devices by CDI name ("nvidia.com/gpu=0") or host path ("/dev/fuse"). Podman
+    // takes any CDI name; Docker (no CDI) only nvidia.com/gpu=N / =all, as NVIDIA
+    // device requests, and paths.
+    std::vector<std::string> devices;
     int stop_timeout_s = 10;
+    // The signal `stop` sends first ("SIGQUIT", "QUIT" or a number); unset = the
+    // image's STOPSIGNAL, else SIGTERM.
+    std::optional<std::string> stop_signal;
 };
 
 struct ContainerSummary {
@@ -92,7 +121,8 @@ struct ContainerDetails {
     std::string image_id;
     Labels labels;
     std::map<std::string, std::string> ip_by_network;
-    std::map<std::string, std::string> env;  // Config.Env
+    std::map<std::string, std::string> env;  // Config.Env (the image's and the container's)
+    std::string started_at;  // State.StartedAt as the engine gives it (RFC 3339); "" if never
 };
 
 struct NetworkSummary {
@@ -162,7 +192,13 @@ public:
     virtual void put_archive(const std::string& id, const std::string& dir, const std::string& tar) = 0;
     // A tar of `path` (file or folder) inside the container: GET /containers/{id}/archive.
     virtual std::string get_archive(const std::string& id, const std::string& path) = 0;
+    // Runs `command` in the container and returns its exit code and output. No
+    // total timeout: the output is read as a stream for as long as the command
+    // runs (a balancer's drain wait may take minutes).
     virtual ExecResult exec(const std::string& id, const std::vector<std::string>& command) = 0;
+    // The same, with each line of output sent to `sink` as it comes (no total
+    // timeout); returns the exit code. For `mldeploy exec` and long waits.
+    virtual int exec_stream(const std::string& id, const std::vector<std::string>& command, const LogSink& sink) = 0;
 
     // Logs: calls `sink` per line until the stream ends (or forever with follow).
     virtual void logs(const std::string& id, bool follow, std::optional<int> tail, const LogSink& sink) = 0;

@@ -32,6 +32,19 @@ public:
     virtual std::vector<ListedContainer> list_containers_with_addresses(const Labels& label_filter) = 0;
 };
 
+// The Docker-compatible API, which both engines serve (Podman beside libpod).
+inline constexpr const char* docker_api_prefix = "/v1.41";
+
+// The value of ?filters= for Docker's list calls: {"label": ["k=v", "k2", ...]}
+// ("k" alone, for an empty value, means "has the label": a filter "k=" matches
+// only an empty value on Docker, any value on Podman); "" without labels.
+std::string docker_label_filters(const Labels& labels);
+
+// The published ports of a container list entry's "Ports": only those with a
+// PublicPort; "0.0.0.0" becomes "" (every address, as Podman reports it), and
+// the "::" twin Docker lists beside it is dropped.
+std::vector<PortBinding> docker_published_ports(const nlohmann::json& ports);
+
 // The answer of the Docker-compatible GET /containers/json, from either engine.
 std::vector<ListedContainer> parse_docker_container_list(const nlohmann::json& list);
 

@@ -100,7 +100,7 @@ std::optional<Build> read_build_table(const TableReader& service, const toml::ta
     if (!context) return std::nullopt;
     auto file = dockerfile(reader.context(), *context, written_dockerfile, reader.pos());
     if (!file) return std::nullopt;
-    return Build{*context, *file, std::move(args)};
+    return Build{*context, *file, std::move(args), {}};
 }
 
 }  // namespace
@@ -120,7 +120,7 @@ std::optional<Build> read_build(const TableReader& service) {
     if (!context) return std::nullopt;
     auto file = dockerfile(service.context(), *context, std::nullopt, written->pos);
     if (!file) return std::nullopt;
-    return Build{*context, *file, {}};
+    return Build{*context, *file, {}, {}};
 }
 
 }  // namespace mldeploy::stack::detail

@@ -119,6 +119,11 @@ Stack load_stack_text(std::string_view text, const fs::path& file, const EnvLook
     if (ctx.has_errors()) throw StackError(ctx.take_diagnostics());
     stack.file = absolute_file;
     stack.dir = absolute_file.parent_path();
+    for (auto& service : stack.services) {
+        if (!service.build) continue;
+        const auto inside = absolute_file.lexically_relative(service.build->context);
+        if (!inside.empty() && *inside.begin() != "..") service.build->ignore.push_back(inside.generic_string());
+    }
     return stack;
 }
 

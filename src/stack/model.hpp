@@ -25,6 +25,9 @@ struct Build {
     std::filesystem::path context;         // absolute
     std::string dockerfile;                // relative to context; empty = engine default
     std::map<std::string, std::string> args;
+    // Left out of the context besides .dockerignore's patterns: the stack file
+    // when it lies inside (build = "."), so that editing it builds nothing.
+    std::vector<std::string> ignore;
 };
 
 struct Health {

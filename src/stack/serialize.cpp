@@ -24,7 +24,7 @@ std::map<std::string, std::string> shown_env(const Service& s, bool redact) {
     auto env = s.env;
     if (redact)
         for (auto& [k, v] : env)
-            if (looks_secret(k)) v = "***";
+            if (looks_secret(k) || value_looks_secret(v)) v = "***";
     return env;
 }
 
@@ -32,7 +32,7 @@ std::map<std::string, std::string> shown_args(const Build& b, bool redact) {
     auto args = b.args;
     if (redact)
         for (auto& [k, v] : args)
-            if (looks_secret(k)) v = "***";
+            if (looks_secret(k) || value_looks_secret(v)) v = "***";
     return args;
 }
 
@@ -54,9 +54,25 @@ std::string volume_text(const Volume& v) {
 
 bool looks_secret(std::string_view env_name) {
     const auto name = upper(env_name);
-    for (const char* word : {"SECRET", "TOKEN", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH"})
+    for (const char* word : {"SECRET", "TOKEN", "PASS", "PWD", "KEY", "CREDENTIAL", "AUTH", "BEARER", "PRIVATE",
+                             "SESSION", "COOKIE", "SIGNATURE", "SALT", "DSN", "DATABASE_URL", "CONNECTION_STRING",
+                             "CERT", "ACCESS"})
         if (name.find(word) != std::string::npos) return true;
     return false;
+}
+
+bool value_looks_secret(std::string_view value) {
+    // A URL with credentials in it: scheme://user:password@host...
+    if (const auto scheme = value.find("://"); scheme != std::string_view::npos) {
+        const auto rest = value.substr(scheme + 3);
+        const auto at = rest.find('@');
+        if (at != std::string_view::npos && rest.substr(0, at).find(':') != std::string_view::npos &&
+            rest.substr(0, at).find('/') == std::string_view::npos)
+            return true;
+    }
+    // An Authorization header's value.
+    const auto upper_value = upper(value.substr(0, 7));
+    return upper_value.starts_with("BEARER ") || upper_value.starts_with("BASIC ");
 }
 
 json to_json(const Stack& stack, bool redact) {

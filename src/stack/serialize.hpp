@@ -15,5 +15,7 @@ Stack stack_from_json(const nlohmann::json& j);  // throws nlohmann::json::excep
 std::string to_toml(const Stack& stack, bool redact);
 
 bool looks_secret(std::string_view env_name);
+// A value that is a secret whatever its name: a URL with a password, a bearer token.
+bool value_looks_secret(std::string_view value);
 
 }  // namespace mldeploy::stack

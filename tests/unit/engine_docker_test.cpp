@@ -327,3 +327,51 @@ TEST_CASE("docker published ports: every address is \"\" as on Podman, once") {
     CHECK(ports[2].protocol == "udp");
     CHECK(docker_published_ports(json()).empty());
 }
+
+TEST_CASE("docker create body: devices (no CDI on Docker 20.10)") {
+    ContainerSpec spec = minimal();
+    SUBCASE("NVIDIA GPUs by index are one request by DeviceIDs") {
+        spec.devices = {"nvidia.com/gpu=0", "nvidia.com/gpu=2"};
+        CHECK(docker_create_body(spec)["HostConfig"]["DeviceRequests"] == json::parse(R"([
+          {"Driver": "nvidia", "DeviceIDs": ["0", "2"], "Capabilities": [["gpu"]]}])"));
+        CHECK_FALSE(docker_create_body(spec)["HostConfig"].contains("Devices"));
+    }
+    SUBCASE("all GPUs") {
+        spec.devices = {"nvidia.com/gpu=all"};
+        CHECK(docker_create_body(spec)["HostConfig"]["DeviceRequests"] ==
+              json::parse(R"([{"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu"]]}])"));
+    }
+    SUBCASE("beside gpus") {
+        spec.gpus = "1";
+        spec.devices = {"nvidia.com/gpu=1"};
+        CHECK(docker_create_body(spec)["HostConfig"]["DeviceRequests"] == json::parse(R"([
+          {"Driver": "nvidia", "Count": 1, "Capabilities": [["gpu"]]},
+          {"Driver": "nvidia", "DeviceIDs": ["1"], "Capabilities": [["gpu"]]}])"));
+    }
+    SUBCASE("host paths") {
+        spec.devices = {"/dev/fuse"};
+        const json host = docker_create_body(spec)["HostConfig"];
+        CHECK(host["Devices"] ==
+              json::parse(R"([{"PathOnHost": "/dev/fuse", "PathInContainer": "/dev/fuse", "CgroupPermissions": "rwm"}])"));
+        CHECK_FALSE(host.contains("DeviceRequests"));
+    }
+    SUBCASE("other CDI names are refused") {
+        for (const char* bad : {"vendor.example/gpu=2", "nvidia.com/gpu=", "nvidia.com/gpu=x", "gpu0"}) {
+            CAPTURE(bad);
+            spec.devices = {bad};
+            CHECK_THROWS_AS(docker_create_body(spec), std::invalid_argument);
+        }
+    }
+}
+
+TEST_CASE("docker create body: StopSignal as given") {
+    ContainerSpec spec = minimal();
+    CHECK_FALSE(docker_create_body(spec).contains("StopSignal"));
+    spec.stop_signal = "SIGQUIT";
+    CHECK(docker_create_body(spec)["StopSignal"] == "SIGQUIT");
+    spec.stop_signal = "3";
+    CHECK(docker_create_body(spec)["StopSignal"] == "3");
+    spec.stop_signal = "SIGNOPE";
+    CHECK_THROWS_WITH_AS(docker_create_body(spec), "container movies-recommender-1: stop signal 'SIGNOPE' is not a signal's name or number",
+                         std::invalid_argument);
+}

@@ -136,3 +136,35 @@ TEST_CASE("ps status text, made from the state and times libpod gives") {
     CHECK(human_duration(3 * 86400) == "3 days");
     CHECK(human_duration(21 * 86400) == "3 weeks");
 }
+
+TEST_CASE("create body: devices are CDI devices (or host paths), after the GPUs") {
+    ContainerSpec spec;
+    spec.name = "g";
+    spec.image = "i";
+    spec.devices = {"nvidia.com/gpu=0", "vendor.example/gpu=2", "/dev/fuse"};
+    CHECK(podman_create_body(spec)["devices"] == json::parse(R"([
+      {"path": "nvidia.com/gpu=0"}, {"path": "vendor.example/gpu=2"}, {"path": "/dev/fuse"}])"));
+    spec.gpus = "1";
+    spec.devices = {"nvidia.com/gpu=3"};
+    CHECK(podman_create_body(spec)["devices"] ==
+          json::parse(R"([{"path": "nvidia.com/gpu=0"}, {"path": "nvidia.com/gpu=3"}])"));
+    spec.gpus.reset();
+    spec.devices.clear();
+    CHECK_FALSE(podman_create_body(spec).contains("devices"));
+}
+
+TEST_CASE("create body: the stop signal is a number, as libpod's syscall.Signal") {
+    ContainerSpec spec;
+    spec.name = "s";
+    spec.image = "i";
+    CHECK_FALSE(podman_create_body(spec).contains("stop_signal"));
+    spec.stop_signal = "SIGQUIT";
+    CHECK(podman_create_body(spec)["stop_signal"] == 3);
+    spec.stop_signal = "int";
+    CHECK(podman_create_body(spec)["stop_signal"] == 2);
+    spec.stop_signal = "10";
+    CHECK(podman_create_body(spec)["stop_signal"] == 10);
+    spec.stop_signal = "SIGNOPE";
+    CHECK_THROWS_WITH_AS(podman_create_body(spec), "container s: stop signal 'SIGNOPE' is not a signal's name or number",
+                         std::invalid_argument);
+}

@@ -223,13 +223,27 @@ TEST_CASE("stack_from_json throws on bad input") {
 TEST_CASE("looks_secret") {
     for (const char* name : {"HF_TOKEN", "TOKEN", "DB_PASSWORD", "PASSWORD", "OPENAI_API_KEY", "API_KEY",
                              "AWS_SECRET_ACCESS_KEY", "hf_token", "Api_Key", "GITHUB_PASSWD", "AUTH_HEADER",
-                             "GOOGLE_APPLICATION_CREDENTIALS"}) {
+                             "GOOGLE_APPLICATION_CREDENTIALS", "DB_PASS", "DATABASE_URL", "BEARER", "SENTRY_DSN",
+                             "SESSION_COOKIE", "TLS_CERT"}) {
         CAPTURE(name);
         CHECK(looks_secret(name));
     }
     for (const char* name : {"MODEL", "LOG_LEVEL", "PORT", "HF_HOME", "WORKERS", ""}) {
         CAPTURE(name);
         CHECK_FALSE(looks_secret(name));
+    }
+}
+
+TEST_CASE("value_looks_secret: URLs with a password and authorization values") {
+    for (const char* value : {"postgres://app:hunter2@db:5432/app", "https://user:pw@example.org/x", "Bearer abc.def",
+                              "basic dXNlcjpwdw=="}) {
+        CAPTURE(value);
+        CHECK(value_looks_secret(value));
+    }
+    for (const char* value : {"http://db:5432/app", "https://example.org/a@b", "user@example.org", "1", "",
+                              "redis://cache:6379"}) {
+        CAPTURE(value);
+        CHECK_FALSE(value_looks_secret(value));
     }
 }
 
