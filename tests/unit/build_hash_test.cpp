@@ -46,7 +46,7 @@ struct Context {
         ::chmod(file.c_str(), mode);
     }
     Build build(std::string dockerfile = "Dockerfile", std::map<std::string, std::string> args = {}) const {
-        return Build{path, std::move(dockerfile), std::move(args)};
+        return Build{path, std::move(dockerfile), std::move(args), {}};
     }
     std::string hash() const { return build_hash(build()); }
 };
@@ -164,5 +164,5 @@ TEST_CASE("build hash: a context that cannot be read is an error, not a hash") {
         ::chmod((ctx.path / "secret.py").c_str(), 0);
         CHECK_THROWS_AS(ctx.hash(), std::runtime_error);
     }
-    CHECK_THROWS_AS(build_hash(Build{ctx.path / "missing", "Dockerfile", {}}), std::runtime_error);
+    CHECK_THROWS_AS(build_hash(Build{ctx.path / "missing", "Dockerfile", {}, {}}), std::runtime_error);
 }

@@ -34,7 +34,7 @@ Stack full_stack() {
 
     Service llm;
     llm.name = "llm";
-    llm.build = Build{"/srv/stacks/shop/llm", "docker/Containerfile", {{"BASE", "python:3.12"}, {"EXTRA", "a b"}}};
+    llm.build = Build{"/srv/stacks/shop/llm", "docker/Containerfile", {{"BASE", "python:3.12"}, {"EXTRA", "a b"}}, {}};
     llm.image = "localhost/shop/llm:latest";
     llm.port = 8000;
     llm.replicas = 3;
