@@ -517,10 +517,11 @@ TEST_CASE("executor: on a rootless engine the balancer starts alongside the repl
     World w;
     w.engine.set_rootless(true);
     const auto stack = demo_stack(2);
-    FakeProber::Script slow;
-    slow.healthy_after = 5;
-    w.prober.script("demo-llm-1", slow);
-    w.prober.script("demo-llm-2", slow);
+    // The replicas answer only once the balancer runs: up would never end if it waited for them first.
+    FakeProber::Script after_balancer;
+    after_balancer.wait_until = [&] { return w.engine.publishes(9090); };
+    w.prober.script("demo-llm-1", after_balancer);
+    w.prober.script("demo-llm-2", after_balancer);
 
     w.up(stack);
 
@@ -563,6 +564,102 @@ TEST_CASE("executor: a changed balancer setting reloads the running balancer, wi
     REQUIRE(r.size() == 1);
     CHECK(contains(r[0].args[4], "least_conn"));
     CHECK(contains(w.engine.container("demo-balancer")->files.at("/etc/mldeploy/nginx.conf"), "least_conn"));
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("executor") {
+
+TEST_CASE("executor: a replica of a service that leaves the stack drains before it is stopped") {
+    World w;
+    auto v1 = demo_stack(1);
+    auto embed = v1.services[0];
+    embed.name = "embed";
+    embed.port = 9000;
+    v1.services.push_back(embed);
+    v1.balancer.routes = {{"/v1/embeddings", "embed"}, {"/", "llm"}};
+    v1.balancer.timeout = std::chrono::seconds(60);
+    w.up(v1);
+    const auto leaving = w.address_of("demo-embed-1", 9000);
+    const auto from = static_cast<long>(w.engine.calls().size());
+
+    auto v2 = demo_stack(1);
+    v2.balancer.timeout = std::chrono::seconds(60);
+    w.up(v2);
+
+    const auto calls = w.engine.calls();
+    const auto reload = index_of(calls, [&](const Call& c) { return is_reload(c) && drains(c, leaving); }, from);
+    REQUIRE(reload >= 0);
+    CHECK(calls[static_cast<std::size_t>(reload)].args[7] == "600");
+    const auto stop = index_of(calls, call_is("stop_container", "demo-embed-1"), from);
+    REQUIRE(stop >= 0);
+    CHECK(reload < stop);
+    CHECK_FALSE(w.engine.container("demo-embed-1"));
+}
+
+TEST_CASE("executor: a roll cut short: the new replica is kept, the old one drains before it goes") {
+    World w;
+    const auto v1 = demo_stack(1);
+    w.up(v1);
+    const auto old_address = w.address_of("demo-llm-1");
+    const auto v2 = with_env(v1, "v2");
+    // The previous run started the new replica and was stopped before it took the old one out.
+    const auto next = w.engine.add_running_container([&] {
+        auto spec = plan::replica_spec(v2, v2.services[0], 1, "sha256:llm1");
+        spec.name = "demo-llm-1-next";
+        return spec;
+    }());
+    const auto from = static_cast<long>(w.engine.calls().size());
+
+    w.up(v2);
+
+    const auto replicas = w.replicas();
+    REQUIRE(replicas.size() == 1);
+    CHECK(replicas.begin()->second.id == next);
+    const auto calls = w.engine.calls();
+    const auto reload = index_of(calls, [&](const Call& c) { return is_reload(c) && drains(c, old_address); }, from);
+    REQUIRE(reload >= 0);
+    CHECK(contains(calls[static_cast<std::size_t>(reload)].args[4], w.address_of(next)));
+    const auto stop = index_of(calls, call_is("stop_container", "demo-llm-1"), from);
+    REQUIRE(stop >= 0);
+    CHECK(reload < stop);
+}
+
+TEST_CASE("executor: a balancer that is not running is replaced on its port") {
+    World w;
+    const auto stack = demo_stack(1);
+    w.up(stack);
+    const auto old_id = w.id_of("demo-balancer");
+    w.engine.kill("demo-balancer", 1);
+
+    w.up(stack);
+
+    const auto balancers = w.of_role(plan::label::role_balancer);
+    REQUIRE(balancers.size() == 1);
+    CHECK(balancers.begin()->first == "demo-balancer");
+    CHECK(balancers.begin()->second.id != old_id);
+    CHECK(balancers.begin()->second.state == "running");
+    CHECK(contains(balancers.begin()->second.env.at("MLDEPLOY_FIRST_NGINX_CONF"), w.address_of("demo-llm-1")));
+}
+
+TEST_CASE("executor: a replica that is not running is replaced under its own name, without a drain") {
+    World w;
+    const auto stack = demo_stack(2);
+    w.up(stack);
+    const auto old_id = w.id_of("demo-llm-2");
+    w.engine.kill("demo-llm-2", 137);
+    const auto from = static_cast<long>(w.engine.calls().size());
+
+    w.up(stack);
+
+    const auto replicas = w.replicas();
+    CHECK(replicas.size() == 2);
+    CHECK(replicas.at("demo-llm-2").id != old_id);
+    CHECK(replicas.at("demo-llm-2").state == "running");
+    const auto calls = w.engine.calls();
+    CHECK(index_of(calls, call_is("create_container", "demo-llm-2-next"), from) < 0);
+    CHECK(index_of(calls, call_is("stop_container", "demo-llm-2"), from) < 0);
+    CHECK(contains(reloads(w.engine).back().args[4], w.address_of("demo-llm-2")));
 }
 
 }  // TEST_SUITE

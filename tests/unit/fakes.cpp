@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <set>
+#include <thread>
 
 namespace mldeploy::test {
 namespace {
@@ -469,6 +470,18 @@ engine::ExecResult FakeEngine::exec(const std::string& id, const std::vector<std
     return result;
 }
 
+int FakeEngine::exec_stream(const std::string& id, const std::vector<std::string>& command,
+                            const engine::LogSink& sink) {
+    const auto result = exec(id, command);
+    std::string_view rest(result.output);
+    while (!rest.empty()) {
+        const auto end = rest.find('\n');
+        sink(engine::LogStream::stdout_, rest.substr(0, end));
+        rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    }
+    return result.exit_code;
+}
+
 void FakeEngine::logs(const std::string& id, bool, std::optional<int> tail, const engine::LogSink& sink) {
     std::vector<std::string> lines;
     {
@@ -535,6 +548,16 @@ deploy::ProbeResult FakeProber::container_get(const std::string& address, int po
                                               std::chrono::milliseconds) {
     const auto name = engine_.name_of_ip(address);
     const auto key = name.empty() ? address : name;
+    std::function<bool()> wait_until;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = scripts_.find(key); it != scripts_.end()) wait_until = it->second.wait_until;
+    }
+    if (wait_until) {
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (!wait_until() && std::chrono::steady_clock::now() < give_up)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     {
         std::lock_guard lock(mutex_);
         const int n = ++calls_[key];

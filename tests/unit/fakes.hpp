@@ -120,6 +120,9 @@ public:
     void put_archive(const std::string& id, const std::string& dir, const std::string& tar) override;
     std::string get_archive(const std::string& id, const std::string& path) override;
     engine::ExecResult exec(const std::string& id, const std::vector<std::string>& command) override;
+    // exec, with its output given line by line.
+    int exec_stream(const std::string& id, const std::vector<std::string>& command,
+                    const engine::LogSink& sink) override;
     void logs(const std::string& id, bool follow, std::optional<int> tail, const engine::LogSink& sink) override;
 
 private:
@@ -198,6 +201,9 @@ public:
         bool never = false;             // never answers `after`
         deploy::ProbeResult before{0, "connection refused", ""};
         deploy::ProbeResult after{200, "", "ok"};
+        // Each call first waits (in real time, at most 5 s) until this holds:
+        // "not before the balancer started", without using up fake time.
+        std::function<bool()> wait_until;
     };
 
     explicit FakeProber(FakeEngine& engine) : engine_(engine) {}

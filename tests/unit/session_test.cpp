@@ -24,7 +24,7 @@ stack::Stack with_built_service(stack::Stack s, const std::filesystem::path& con
     embed.name = "embed";
     embed.image = "acme/embed:dev";
     embed.port = 9000;
-    embed.build = stack::Build{context, "", {{"HF_TOKEN", "hf_build_secret"}}};
+    embed.build = stack::Build{context, "", {{"HF_TOKEN", "hf_build_secret"}}, {}};
     s.services.push_back(embed);
     s.balancer.routes = {{"/v1/embeddings", "embed"}, {"/", "llm"}};
     return s;
