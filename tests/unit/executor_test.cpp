@@ -663,3 +663,43 @@ TEST_CASE("executor: a replica that is not running is replaced under its own nam
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("executor") {
+
+TEST_CASE("executor: a drain whose budget runs out still ends the update; the old replica is stopped after it") {
+    World w;
+    const auto v1 = demo_stack(1);
+    w.up(v1);
+    const auto old_id = w.id_of("demo-llm-1");
+    w.engine.on_exec("mldeploy-reload", {0, "open 2\n"});
+
+    w.up(with_env(v1, "v2"));
+
+    CHECK_FALSE(w.engine.container(old_id));
+    CHECK(w.replicas().at("demo-llm-1").env.at("MODEL") == "v2");
+}
+
+TEST_CASE("executor: leftovers are removed: a stopped surplus replica and a second balancer") {
+    World w;
+    const auto stack = demo_stack(2);
+    w.up(stack);
+    w.engine.kill("demo-llm-2", 0);
+    const auto extra = w.engine.add_running_container([&] {
+        auto spec = plan::balancer_spec(stack, "sha256:nginx");
+        spec.name = "demo-balancer-next";
+        spec.ports.clear();
+        return spec;
+    }());
+
+    deploy::SessionOptions options;
+    options.counts_only = true;
+    options.replica_counts = {{"llm", 1}};
+    w.up(stack, options);
+
+    CHECK_FALSE(w.engine.container("demo-llm-2"));
+    CHECK_FALSE(w.engine.container(extra));
+    CHECK(w.engine.container("demo-balancer")->state == "running");
+    CHECK(w.replicas().size() == 1);
+}
+
+}  // TEST_SUITE
