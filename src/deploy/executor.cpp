@@ -134,13 +134,31 @@ void Executor::remove_leaving(const plan::Plan& plan) {
     if (plan.remove.empty()) return;
     // What leaves goes out of the balancer first, then gets its drain time.
     Drain drain{{}, plan.remove_drain};
+    std::vector<plan::ObservedContainer> not_members;
     {
         std::lock_guard lock(members_mutex_);
         for (const auto& c : plan.remove) {
             const auto it = members_.find({c.service, c.replica});
-            if (it == members_.end() || it->second.id != c.id) continue;
-            drain.addresses.push_back(it->second.address);
-            members_.erase(it);
+            if (it != members_.end() && it->second.id == c.id) {
+                drain.addresses.push_back(it->second.address);
+                members_.erase(it);
+            } else if (c.role == plan::label::role_model && c.running()) {
+                not_members.push_back(c);
+            }
+        }
+    }
+    // Running replicas that are no member (their service left the stack, or a
+    // roll cut short left a newer one in their slot) may still be in the
+    // running config: they drain too.
+    for (const auto& c : not_members) {
+        try {
+            const auto details = engine_.inspect_container(c.id);
+            const auto ip = details.ip_by_network.find(stack_.network);
+            if (ip == details.ip_by_network.end() || ip->second.empty() || c.port <= 0) continue;
+            const bool ipv6 = ip->second.find(':') != std::string::npos;
+            drain.addresses.push_back((ipv6 ? "[" + ip->second + "]" : ip->second) + ":" + std::to_string(c.port));
+        } catch (const engine::EngineError& e) {
+            if (!e.not_found()) throw;  // gone already: nothing to drain
         }
     }
     sync(drain);
@@ -364,7 +382,13 @@ void Executor::replace_service(const std::vector<plan::Replacement>& replacement
         if (!r.old.running()) {
             // Nothing served from it: no drain, nothing to roll back to.
             engine_.remove_container(r.old.id);
-            auto member = start_replica(service, r.slot.replica, canonical, image_id);
+            Member member;
+            try {
+                member = start_replica(service, r.slot.replica, canonical, image_id);
+            } catch (const std::exception& e) {
+                // The replicas rolled before this one go back too.
+                roll_back(fmt::format("its new replica {} did not become ready: {}", canonical, e.what()));
+            }
             {
                 std::lock_guard lock(members_mutex_);
                 members_[{r.slot.service, r.slot.replica}] = std::move(member);
