@@ -80,7 +80,8 @@ const FakeEngine::Container* FakeEngine::find(const std::string& name_or_id) con
 
 FakeEngine::Container& FakeEngine::get(const std::string& name_or_id, const std::string& step) {
     if (auto* c = find(name_or_id)) return *c;
-    throw engine::EngineError(step + " " + name_or_id, 404, "no container with name or ID \"" + name_or_id + "\" found");
+    throw engine::EngineError(step + " " + name_or_id, 404,
+                              "no container with name or ID \"" + name_or_id + "\" found");
 }
 
 std::string FakeEngine::assign_ip() { return "10.89.0." + std::to_string(next_ip_++); }
@@ -275,7 +276,8 @@ std::vector<engine::ContainerSummary> FakeEngine::list_containers(const engine::
     enter(later, "list_containers", "");
     std::vector<engine::ContainerSummary> out;
     for (const auto& c : containers_)
-        if (labels_match(c.labels, label_filter)) out.push_back({c.id, c.name, c.image, c.state, "", c.labels, c.ports});
+        if (labels_match(c.labels, label_filter))
+            out.push_back({c.id, c.name, c.image, c.state, "", c.labels, c.ports});
     return out;
 }
 
@@ -324,9 +326,9 @@ void FakeEngine::start_container(const std::string& id) {
                                                   [&](auto& q) { return q.host_port == p.host_port; });
                            });
         if (taken)
-            throw engine::EngineError("start container " + id, 500,
-                                      fmt::format("rootlessport listen tcp {}:{}: bind: address already in use",
-                                                  p.host_ip, p.host_port));
+            throw engine::EngineError(
+                "start container " + id, 500,
+                fmt::format("rootlessport listen tcp {}:{}: bind: address already in use", p.host_ip, p.host_port));
     }
     ++starts_in_flight_;
     max_starts_in_flight_ = std::max(max_starts_in_flight_, starts_in_flight_);
@@ -349,8 +351,8 @@ void FakeEngine::start_container(const std::string& id) {
         c->exit_code = behavior.exit_code;
     }
     // A new balancer's command writes its first files (balancer.cpp, kFirstFilesScript).
-    for (const auto& [variable, file] : {std::pair{"MLDEPLOY_FIRST_NGINX_CONF", "nginx.conf"},
-                                         std::pair{"MLDEPLOY_FIRST_STACK_JSON", "stack.json"}}) {
+    for (const auto& [variable, file] :
+         {std::pair{"MLDEPLOY_FIRST_NGINX_CONF", "nginx.conf"}, std::pair{"MLDEPLOY_FIRST_STACK_JSON", "stack.json"}}) {
         auto it = c->env.find(variable);
         if (it != c->env.end() && !c->files.contains(std::string(kConfigDir) + file))
             c->files[std::string(kConfigDir) + file] = it->second;
@@ -423,7 +425,8 @@ void FakeEngine::put_archive(const std::string& id, const std::string& dir, cons
     auto& c = get(id, "put archive");
     // Only the balancer's files are ever copied in: keep them by base name.
     for (const char* name : {"stack.json", "nginx.conf", "nginx.conf.next"})
-        if (auto content = util::untar_file(tar, std::string("/") + name)) c.files[kConfigDir + std::string(name)] = *content;
+        if (auto content = util::untar_file(tar, std::string("/") + name))
+            c.files[kConfigDir + std::string(name)] = *content;
 }
 
 std::string FakeEngine::get_archive(const std::string& id, const std::string& path) {

@@ -34,7 +34,7 @@ struct Call {
 struct Behavior {
     std::optional<int> exit_after_inspects;  // 0: exits at start; N: the (N+1)th inspect after start sees it exited
     int exit_code = 1;
-    std::optional<std::string> start_error;  // start_container throws EngineError(500) with this message
+    std::optional<std::string> start_error;    // start_container throws EngineError(500) with this message
     std::chrono::milliseconds start_delay{0};  // a slow start: advances the fake clock
     std::vector<std::string> log_lines;
 };
@@ -197,8 +197,8 @@ private:
 class FakeProber : public deploy::Prober {
 public:
     struct Script {
-        int healthy_after = 0;          // calls answered `before` first
-        bool never = false;             // never answers `after`
+        int healthy_after = 0;  // calls answered `before` first
+        bool never = false;     // never answers `after`
         deploy::ProbeResult before{0, "connection refused", ""};
         deploy::ProbeResult after{200, "", "ok"};
         // Each call first waits (in real time, at most 5 s) until this holds:

@@ -33,130 +33,129 @@ stack::Stack with_built_service(stack::Stack s, const std::filesystem::path& con
 }  // namespace
 
 TEST_SUITE("session") {
+    TEST_CASE("session: up --dry-run prints exactly the steps, and makes no change") {
+        World w;
+        TempDir context;
+        context.write("Dockerfile", "FROM scratch\nCOPY app.py /\n");
+        context.write("app.py", "print('hi')\n");
+        auto v1 = demo_stack(2);
+        w.up(v1);
+        auto v2 = with_built_service(v1, context.path());
+        v2.services[0].env["MODEL"] = "v2";
+        v2.services[0].drain = std::chrono::seconds(45);
+        v2.balancer.image = "acme/nginx:2";
+        const auto before = w.engine.mutating_calls().size();
 
-TEST_CASE("session: up --dry-run prints exactly the steps, and makes no change") {
-    World w;
-    TempDir context;
-    context.write("Dockerfile", "FROM scratch\nCOPY app.py /\n");
-    context.write("app.py", "print('hi')\n");
-    auto v1 = demo_stack(2);
-    w.up(v1);
-    auto v2 = with_built_service(v1, context.path());
-    v2.services[0].env["MODEL"] = "v2";
-    v2.services[0].drain = std::chrono::seconds(45);
-    v2.balancer.image = "acme/nginx:2";
-    const auto before = w.engine.mutating_calls().size();
+        auto session = w.session(v2);
+        const auto plan = session.plan();
+        CHECK(session.describe(plan) ==
+              std::vector<std::string>{
+                  "build image acme/embed:dev (no such image yet)",
+                  "pull image acme/nginx:2 (the engine has no such image)",
+                  "start replica demo-embed-1",
+                  "replace replica demo-llm-1 (config changed; the old one drains up to 45s)",
+                  "replace replica demo-llm-2 (config changed; the old one drains up to 45s)",
+                  "recreate balancer demo-balancer (its image or port changed, or it is not running)",
+              });
+        CHECK(w.engine.mutating_calls().size() == before);
 
-    auto session = w.session(v2);
-    const auto plan = session.plan();
-    CHECK(session.describe(plan) ==
-          std::vector<std::string>{
-              "build image acme/embed:dev (no such image yet)",
-              "pull image acme/nginx:2 (the engine has no such image)",
-              "start replica demo-embed-1",
-              "replace replica demo-llm-1 (config changed; the old one drains up to 45s)",
-              "replace replica demo-llm-2 (config changed; the old one drains up to 45s)",
-              "recreate balancer demo-balancer (its image or port changed, or it is not running)",
-          });
-    CHECK(w.engine.mutating_calls().size() == before);
+        SUBCASE("up then does what it printed") {
+            session.apply(plan);
+            const auto calls = w.engine.mutating_calls();
+            CHECK(index_of(calls, call_is("build_image", "acme/embed:dev")) >= 0);
+            CHECK(index_of(calls, call_is("pull_image", "acme/nginx:2")) >= 0);
+            const auto embed = w.engine.container("demo-embed-1");
+            REQUIRE(embed);
+            CHECK(embed->image_id == w.engine.inspect_image("acme/embed:dev")->id);
+            CHECK(w.engine.container("demo-balancer")->image == "acme/nginx:2");
+            CHECK(w.engine.container("demo-llm-1")->env.at("MODEL") == "v2");
 
-    SUBCASE("up then does what it printed") {
-        session.apply(plan);
-        const auto calls = w.engine.mutating_calls();
-        CHECK(index_of(calls, call_is("build_image", "acme/embed:dev")) >= 0);
-        CHECK(index_of(calls, call_is("pull_image", "acme/nginx:2")) >= 0);
-        const auto embed = w.engine.container("demo-embed-1");
-        REQUIRE(embed);
-        CHECK(embed->image_id == w.engine.inspect_image("acme/embed:dev")->id);
-        CHECK(w.engine.container("demo-balancer")->image == "acme/nginx:2");
-        CHECK(w.engine.container("demo-llm-1")->env.at("MODEL") == "v2");
-
-        // The built image carries its build hash: the next plan uses it as it is.
-        auto again = w.session(v2);
-        CHECK(again.describe(again.plan()) == std::vector<std::string>{"no changes: the stack is up to date"});
-        CHECK(again.plan().empty());
+            // The built image carries its build hash: the next plan uses it as it is.
+            auto again = w.session(v2);
+            CHECK(again.describe(again.plan()) == std::vector<std::string>{"no changes: the stack is up to date"});
+            CHECK(again.plan().empty());
+        }
+        SUBCASE("a context that changed since the image was built is built again") {
+            w.engine.add_image("acme/embed:dev", "sha256:embed-old", {{plan::label::build_hash, "sha256:old"}});
+            const auto lines = w.session(v2).describe(w.session(v2).plan());
+            REQUIRE_FALSE(lines.empty());
+            CHECK(lines[0] == "build image acme/embed:dev (its build context, dockerfile or args changed)");
+        }
+        SUBCASE("an image built from this very context is used") {
+            w.engine.add_image("acme/embed:dev", "sha256:embed-now",
+                               {{plan::label::build_hash, deploy::build_hash(*v2.services[1].build)}});
+            const auto lines = w.session(v2).describe(w.session(v2).plan());
+            REQUIRE_FALSE(lines.empty());
+            CHECK(lines[0] == "pull image acme/nginx:2 (the engine has no such image)");
+        }
+        SUBCASE("--build builds whatever the engine holds") {
+            w.engine.add_image("acme/embed:dev", "sha256:embed-now",
+                               {{plan::label::build_hash, deploy::build_hash(*v2.services[1].build)}});
+            deploy::SessionOptions options;
+            options.build = deploy::BuildPolicy::always;
+            auto s = w.session(v2, options);
+            const auto lines = s.describe(s.plan());
+            REQUIRE_FALSE(lines.empty());
+            CHECK(lines[0] == "build image acme/embed:dev (--build)");
+        }
     }
-    SUBCASE("a context that changed since the image was built is built again") {
-        w.engine.add_image("acme/embed:dev", "sha256:embed-old", {{plan::label::build_hash, "sha256:old"}});
-        const auto lines = w.session(v2).describe(w.session(v2).plan());
-        REQUIRE_FALSE(lines.empty());
-        CHECK(lines[0] == "build image acme/embed:dev (its build context, dockerfile or args changed)");
-    }
-    SUBCASE("an image built from this very context is used") {
-        w.engine.add_image("acme/embed:dev", "sha256:embed-now",
-                           {{plan::label::build_hash, deploy::build_hash(*v2.services[1].build)}});
-        const auto lines = w.session(v2).describe(w.session(v2).plan());
-        REQUIRE_FALSE(lines.empty());
-        CHECK(lines[0] == "pull image acme/nginx:2 (the engine has no such image)");
-    }
-    SUBCASE("--build builds whatever the engine holds") {
-        w.engine.add_image("acme/embed:dev", "sha256:embed-now",
-                           {{plan::label::build_hash, deploy::build_hash(*v2.services[1].build)}});
-        deploy::SessionOptions options;
-        options.build = deploy::BuildPolicy::always;
-        auto s = w.session(v2, options);
-        const auto lines = s.describe(s.plan());
-        REQUIRE_FALSE(lines.empty());
-        CHECK(lines[0] == "build image acme/embed:dev (--build)");
-    }
-}
 
-TEST_CASE("session: a stack up to date plans nothing") {
-    World w;
-    const auto stack = demo_stack(2);
-    w.up(stack);
-    auto session = w.session(stack);
-    const auto plan = session.plan();
-    CHECK(plan.empty());
-    CHECK(session.describe(plan) == std::vector<std::string>{"no changes: the stack is up to date"});
-}
-
-TEST_CASE("session: the balancer keeps no env value; the deployed stack reads them back from a replica") {
-    World w;
-    TempDir context;
-    context.write("Dockerfile", "FROM scratch\n");
-    auto stack = with_built_service(demo_stack(1), context.path());
-    stack.services[0].env["API_TOKEN"] = "s3cret-token";
-    w.up(stack);
-
-    const auto balancer = w.engine.container("demo-balancer");
-    REQUIRE(balancer);
-    // Neither in its environment (readable by inspect) nor in the file it keeps.
-    for (const auto& [key, value] : balancer->env) {
-        CHECK_FALSE(contains(value, "s3cret-token"));
-        CHECK_FALSE(contains(value, "hf_build_secret"));
+    TEST_CASE("session: a stack up to date plans nothing") {
+        World w;
+        const auto stack = demo_stack(2);
+        w.up(stack);
+        auto session = w.session(stack);
+        const auto plan = session.plan();
+        CHECK(plan.empty());
+        CHECK(session.describe(plan) == std::vector<std::string>{"no changes: the stack is up to date"});
     }
-    const auto& kept = balancer->files.at("/etc/mldeploy/stack.json");
-    CHECK_FALSE(contains(kept, "s3cret-token"));
-    CHECK_FALSE(contains(kept, "hf_build_secret"));
-    CHECK(contains(kept, deploy::kValueInReplicas));
-    CHECK(kept == deploy::deployed_stack_json(stack));
 
-    const auto deployed = deploy::load_deployed_stack(w.engine, "demo");
-    REQUIRE(deployed);
-    REQUIRE(deployed->services.size() == 2);
-    CHECK(deployed->services[0].env.at("API_TOKEN") == "s3cret-token");
-    CHECK(deployed->services[0].env.at("MODEL") == "v1");
-    CHECK(deployed->services[1].build->args.at("HF_TOKEN") == deploy::kValueInReplicas);
+    TEST_CASE("session: the balancer keeps no env value; the deployed stack reads them back from a replica") {
+        World w;
+        TempDir context;
+        context.write("Dockerfile", "FROM scratch\n");
+        auto stack = with_built_service(demo_stack(1), context.path());
+        stack.services[0].env["API_TOKEN"] = "s3cret-token";
+        w.up(stack);
 
-    SUBCASE("a service with env and no replica left: an error that says to give the file") {
-        w.engine.remove_container("demo-llm-1");
-        const auto error = error_of([&] { deploy::load_deployed_stack(w.engine, "demo"); });
-        CHECK(contains(error, "service llm has no replica to read its env from"));
+        const auto balancer = w.engine.container("demo-balancer");
+        REQUIRE(balancer);
+        // Neither in its environment (readable by inspect) nor in the file it keeps.
+        for (const auto& [key, value] : balancer->env) {
+            CHECK_FALSE(contains(value, "s3cret-token"));
+            CHECK_FALSE(contains(value, "hf_build_secret"));
+        }
+        const auto& kept = balancer->files.at("/etc/mldeploy/stack.json");
+        CHECK_FALSE(contains(kept, "s3cret-token"));
+        CHECK_FALSE(contains(kept, "hf_build_secret"));
+        CHECK(contains(kept, deploy::kValueInReplicas));
+        CHECK(kept == deploy::deployed_stack_json(stack));
+
+        const auto deployed = deploy::load_deployed_stack(w.engine, "demo");
+        REQUIRE(deployed);
+        REQUIRE(deployed->services.size() == 2);
+        CHECK(deployed->services[0].env.at("API_TOKEN") == "s3cret-token");
+        CHECK(deployed->services[0].env.at("MODEL") == "v1");
+        CHECK(deployed->services[1].build->args.at("HF_TOKEN") == deploy::kValueInReplicas);
+
+        SUBCASE("a service with env and no replica left: an error that says to give the file") {
+            w.engine.remove_container("demo-llm-1");
+            const auto error = error_of([&] { deploy::load_deployed_stack(w.engine, "demo"); });
+            CHECK(contains(error, "service llm has no replica to read its env from"));
+        }
+        SUBCASE("scale with the deployed stack cannot build an image whose args it lacks") {
+            deploy::SessionOptions options;
+            options.counts_only = true;
+            auto missing = *deployed;
+            missing.services[1].image = "acme/embed:gone";
+            const auto error = error_of([&] { w.session(missing, options).plan(); });
+            CHECK(contains(error, "image acme/embed:gone of service embed is missing and its build args are not kept"));
+        }
     }
-    SUBCASE("scale with the deployed stack cannot build an image whose args it lacks") {
-        deploy::SessionOptions options;
-        options.counts_only = true;
-        auto missing = *deployed;
-        missing.services[1].image = "acme/embed:gone";
-        const auto error = error_of([&] { w.session(missing, options).plan(); });
-        CHECK(contains(error, "image acme/embed:gone of service embed is missing and its build args are not kept"));
-    }
-}
 
-TEST_CASE("session: a stack that was never deployed has no deployed stack") {
-    World w;
-    CHECK_FALSE(deploy::load_deployed_stack(w.engine, "demo"));
-}
+    TEST_CASE("session: a stack that was never deployed has no deployed stack") {
+        World w;
+        CHECK_FALSE(deploy::load_deployed_stack(w.engine, "demo"));
+    }
 
 }  // TEST_SUITE
