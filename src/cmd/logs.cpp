@@ -129,8 +129,9 @@ private:
         try {
             engine_.logs(id, options, [&](engine::LogStream s, std::string_view line) { printer_.line(id, s, line); });
         } catch (const engine::EngineError& e) {
-            // Removed between the listing and the request: nothing to follow.
-            if (!e.not_found()) failed = std::current_exception();
+            // Removed between the listing and the request (Docker: 409 "marked for
+            // removal", or 404): nothing to follow.
+            if (!e.not_found() && !e.conflict()) failed = std::current_exception();
         } catch (...) {
             failed = std::current_exception();
         }

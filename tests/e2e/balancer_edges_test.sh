@@ -10,7 +10,7 @@ require_engine
 NAME=e2eedge$$
 PORT=$((20000 + ($$ + 17) % 10000))
 TAKEN=$((PORT + 1))
-trap 'kill ${SQUAT_PID:-} 2>/dev/null; cleanup_stack $NAME; rm -rf "$WORK"' EXIT
+trap 'kill ${SQUAT_PID:-} 2>/dev/null || true; cleanup_stack $NAME; rm -rf "$WORK"' EXIT
 
 # The build context holds the stack file (build = "."), the natural layout.
 cp -r "$REPO/examples/echo/." "$WORK/"
