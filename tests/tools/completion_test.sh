@@ -21,7 +21,8 @@ lines() { printf '%s\n' "$@" | sort; }
 
 check "bash: the script registers itself" contains "$(bash -c 'source "$1"; complete -p mldeploy' _ "$WORK/mldeploy.bash")" \
   "complete -F _mldeploy mldeploy"
-check "bash: mldeploy sc<TAB> is scale" eq "$(tab sc)" scale
+check "bash: mldeploy sca<TAB> is scale" eq "$(tab sca)" scale
+check "bash: mldeploy sc<TAB> is scale and schema" eq "$(tab sc | tr "\n" " ")" "scale schema "
 check "bash: mldeploy up --dr<TAB> is --drain and --dry-run" eq "$(tab up --dr)" "$(lines --drain --dry-run)"
 check "bash: mldeploy up --dry<TAB> is --dry-run" eq "$(tab up --dry)" --dry-run
 commands=$("$MLDEPLOY" --help | awk '/^[A-Za-z]+:$/ { s = ($0 ~ /^SUBCOMMANDS:$|^Subcommands:$/); next } s && /^  [a-z]/ { print $1 }' | sort)
@@ -41,7 +42,7 @@ check "bash: SERVICE from --file after the command" eq "$(tab logs --file stacks
 # `mldeploy` is the binary under test.
 PATH=$(dirname "$MLDEPLOY"):$PATH
 fish_tab() { fish --no-config -c 'source $argv[1]; complete -C $argv[2]' "$WORK/mldeploy.fish" "$1" | cut -f1 | sort; }
-check "fish: mldeploy sc<TAB> is scale" eq "$(fish_tab 'mldeploy sc')" scale
+check "fish: mldeploy sca<TAB> is scale" eq "$(fish_tab "mldeploy sca")" scale
 check "fish: mldeploy up --dr<TAB> is --drain and --dry-run" eq "$(fish_tab 'mldeploy up --dr')" "$(lines --drain --dry-run)"
 check "fish: SERVICE from the stack file given with -f" eq "$(fish_tab 'mldeploy -f stacks/movies.toml scale ')" recommender
 check "fish: SERVICE from --file, with logs' own -f" eq "$(fish_tab 'mldeploy logs -f --file stacks/echo.toml ')" echo

@@ -485,7 +485,8 @@ int FakeEngine::exec_stream(const std::string& id, const std::vector<std::string
     return result.exit_code;
 }
 
-void FakeEngine::logs(const std::string& id, bool, std::optional<int> tail, const engine::LogSink& sink) {
+void FakeEngine::logs(const std::string& id, const LogOptions& options, const engine::LogSink& sink) {
+    const auto& tail = options.tail;
     std::vector<std::string> lines;
     {
         Later later;

@@ -123,7 +123,8 @@ public:
     // exec, with its output given line by line.
     int exec_stream(const std::string& id, const std::vector<std::string>& command,
                     const engine::LogSink& sink) override;
-    void logs(const std::string& id, bool follow, std::optional<int> tail, const engine::LogSink& sink) override;
+    using Engine::logs;
+    void logs(const std::string& id, const LogOptions& options, const engine::LogSink& sink) override;
 
 private:
     using Lock = std::unique_lock<std::mutex>;
