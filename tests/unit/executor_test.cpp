@@ -101,7 +101,7 @@ TEST_SUITE("executor") {
         // It is gone; its sibling serves, in the balancer's first config.
         CHECK_FALSE(w.engine.container("demo-llm-2"));
         REQUIRE(w.engine.container("demo-balancer"));
-        const auto& first = w.engine.container("demo-balancer")->env.at("MLDEPLOY_FIRST_NGINX_CONF");
+        const auto first = w.engine.container("demo-balancer")->env.at("MLDEPLOY_FIRST_NGINX_CONF");
         CHECK(contains(first, w.address_of("demo-llm-1")));
     }
 
@@ -409,7 +409,7 @@ TEST_SUITE("executor") {
             const auto replicas = w.replicas();
             CHECK(replicas.size() == 2);
             CHECK(replicas.at("demo-llm-2").id == theirs);
-            const auto& first = w.engine.container("demo-balancer")->env.at("MLDEPLOY_FIRST_NGINX_CONF");
+            const auto first = w.engine.container("demo-balancer")->env.at("MLDEPLOY_FIRST_NGINX_CONF");
             CHECK(contains(first, w.address_of(theirs)));
         }
         SUBCASE("of another stack: an error that names it") {
@@ -535,7 +535,7 @@ TEST_SUITE("executor") {
 
         w.up(stack);
 
-        const auto& first = w.engine.container("demo-balancer")->env.at("MLDEPLOY_FIRST_NGINX_CONF");
+        const auto first = w.engine.container("demo-balancer")->env.at("MLDEPLOY_FIRST_NGINX_CONF");
         CHECK_FALSE(contains(first, w.address_of("demo-llm-1")));
         const auto r = reloads(w.engine);
         REQUIRE_FALSE(r.empty());
