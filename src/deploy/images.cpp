@@ -1,6 +1,7 @@
 #include "deploy/images.hpp"
 
 #include "deploy/build_hash.hpp"
+#include "deploy/errors.hpp"
 #include "plan/labels.hpp"
 
 #include <fmt/format.h>
@@ -60,7 +61,17 @@ std::string ensure_built_image(engine::Engine& engine, const stack::Service& ser
 std::string ensure_image(engine::Engine& engine, const std::string& reference, util::Output& out) {
     if (auto id = engine.image_id(reference)) return *id;
     out.step(fmt::format("pulling {}", reference));
-    engine.pull_image(reference, [&](std::string_view line) { out.detail(line); });
+    try {
+        engine.pull_image(reference, [&](std::string_view line) { out.detail(line); });
+    } catch (const engine::EngineError& e) {
+        // The registry's own complaint means little to someone who meant a local
+        // image: say what is missing and the two ways out, then the engine's words.
+        throw DeployError(fmt::format(
+            "image {} is not on the engine, and pulling it failed ({}: {})\n"
+            "  to build it, give its service `build = \"path/to/context\"` (the image is then tagged with this name);\n"
+            "  or name an image the engine has (`podman images` or `docker images` lists them)",
+            reference, e.step(), e.engine_message()));
+    }
     if (auto id = engine.image_id(reference)) return *id;
     throw engine::EngineError("pull " + reference, 0, "the engine reported success but has no such image");
 }
