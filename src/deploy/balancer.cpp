@@ -166,10 +166,10 @@ std::string proc_net_tcp_address(const std::string& address_with_port) {
     return hex + fmt::format(":{:04X}", port);
 }
 
-std::string last_log_lines(engine::Engine& engine, const std::string& id, int lines) {
+void throw_with_logs(engine::Engine& engine, const std::string& id, const std::string& what) {
     std::string tail;
     try {
-        engine.logs(id, false, lines, [&](engine::LogStream, std::string_view line) {
+        engine.logs(id, false, 20, [&](engine::LogStream, std::string_view line) {
             if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
             tail += "\n    | ";
             tail += line;
@@ -177,17 +177,12 @@ std::string last_log_lines(engine::Engine& engine, const std::string& id, int li
     } catch (const std::exception&) {
         // The logs are a courtesy; the failure itself is what must reach the user.
     }
-    return tail;
+    throw DeployError(what +
+                      (tail.empty() ? "\n    (the container wrote no log lines)" : "\n  its last log lines:" + tail));
 }
 
 Balancer::Balancer(engine::Engine& engine, Prober& prober, Clock& clock, util::Output& out, const stack::Stack& stack)
     : engine_(engine), prober_(prober), clock_(clock), out_(out), stack_(stack) {}
-
-void Balancer::fail_with_logs(const std::string& id, const std::string& what) {
-    const auto tail = last_log_lines(engine_, id);
-    throw DeployError(what +
-                      (tail.empty() ? "\n    (the container wrote no log lines)" : "\n  its last log lines:" + tail));
-}
 
 std::string Balancer::url(int port, const std::string& path) const {
     auto host = stack_.balancer.host_ip;
@@ -279,8 +274,9 @@ void Balancer::wait_answers(const std::string& id, int port) {
         if (probe.ok()) return;
         clock_.sleep_for(std::chrono::milliseconds(50));
     }
-    fail_with_logs(id, fmt::format("the balancer did not answer on {} within 30s (last: {})", health,
-                                   probe.status ? std::to_string(probe.status) : probe.error));
+    throw_with_logs(engine_, id,
+                    fmt::format("the balancer did not answer on {} within 30s (last: {})", health,
+                                probe.status ? std::to_string(probe.status) : probe.error));
 }
 
 int Balancer::sync(const BalancerFiles& files, const Drain& drain) {

@@ -83,7 +83,6 @@ private:
     std::optional<render::RunningConfig> read_control_page(const std::string& id);
     int reload(const BalancerFiles& files, const Drain& drain);
     std::string url(int port, const std::string& path) const;
-    [[noreturn]] void fail_with_logs(const std::string& id, const std::string& what);
 
     engine::Engine& engine_;
     Prober& prober_;
@@ -101,7 +100,7 @@ void stop_balancer_gracefully(engine::Engine& engine, const std::string& id, std
 // How long before a reload clients get answers that close their connections.
 inline constexpr std::chrono::milliseconds kConnectionDrain{300};
 
-// The last log lines of a container, for an error message ("" when none).
-std::string last_log_lines(engine::Engine& engine, const std::string& id, int lines = 20);
+// Throws DeployError: `what`, then the container's last log lines (or that it wrote none).
+[[noreturn]] void throw_with_logs(engine::Engine& engine, const std::string& id, const std::string& what);
 
 }  // namespace mldeploy::deploy

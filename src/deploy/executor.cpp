@@ -88,12 +88,6 @@ BalancerFiles Executor::files() {
 
 int Executor::sync(const Drain& drain) { return balancer_.sync(files(), drain); }
 
-void Executor::fail_with_logs(const std::string& id, const std::string& what) {
-    const auto tail = last_log_lines(engine_, id);
-    throw DeployError(what +
-                      (tail.empty() ? "\n    (the container wrote no log lines)" : "\n  its last log lines:" + tail));
-}
-
 std::string Executor::replica_address(const stack::Service& service, const std::string& id) {
     const auto details = engine_.inspect_container(id);
     auto it = details.ip_by_network.find(stack_.network);
@@ -211,8 +205,9 @@ void Executor::wait_ready(const stack::Service& service, const std::string& id, 
         if (address.empty()) {
             const auto details = engine_.inspect_container(id);
             if (exited(details))
-                fail_with_logs(
-                    id, fmt::format("replica {} exited with code {} before it was ready", name, details.exit_code));
+                throw_with_logs(
+                    engine_, id,
+                    fmt::format("replica {} exited with code {} before it was ready", name, details.exit_code));
             if (!details.running) {
                 last_problem = "state " + state_word(details);
             } else if (auto it = details.ip_by_network.find(stack_.network);
@@ -234,16 +229,18 @@ void Executor::wait_ready(const stack::Service& service, const std::string& id, 
                 last_crash_check = clock_.now();
                 const auto details = engine_.inspect_container(id);
                 if (exited(details))
-                    fail_with_logs(
-                        id, fmt::format("replica {} exited with code {} before it was ready", name, details.exit_code));
+                    throw_with_logs(
+                        engine_, id,
+                        fmt::format("replica {} exited with code {} before it was ready", name, details.exit_code));
                 if (!details.running) address.clear();
             }
         }
         clock_.sleep_for(!address.empty() && cheap_probe ? kProbeInterval : kPollInterval);
     }
-    fail_with_logs(id, fmt::format("replica {} did not become {} within {}s (last: {})", name,
-                                   health ? "healthy" : "ready (its port never answered)",
-                                   std::chrono::duration_cast<std::chrono::seconds>(budget).count(), last_problem));
+    throw_with_logs(engine_, id,
+                    fmt::format("replica {} did not become {} within {}s (last: {})", name,
+                                health ? "healthy" : "ready (its port never answered)",
+                                std::chrono::duration_cast<std::chrono::seconds>(budget).count(), last_problem));
 }
 
 Executor::Member Executor::start_replica(const stack::Service& service, int replica, const std::string& name,
@@ -510,8 +507,9 @@ void Executor::check_started_still_run() {
             std::erase_if(members_, [&](const auto& entry) { return entry.second.id == id; });
         }
         sync();
-        fail_with_logs(
-            id, fmt::format("replica {} exited with code {} after it was ready", details.name, details.exit_code));
+        throw_with_logs(
+            engine_, id,
+            fmt::format("replica {} exited with code {} after it was ready", details.name, details.exit_code));
     }
 }
 

@@ -66,7 +66,6 @@ private:
     void wait_ready(const stack::Service& service, const std::string& id, const std::string& name);
     std::string replica_address(const stack::Service& service, const std::string& id);
     void stop_and_remove(const std::string& id, const std::string& name);
-    [[noreturn]] void fail_with_logs(const std::string& id, const std::string& what);
 
     std::string balancer_for_probes();  // the running balancer, waiting for one that is starting
     BalancerFiles files();              // for the current members
