@@ -85,12 +85,6 @@ done
 echo drained)sh";
 constexpr int kConfigRejected = 90;
 
-// A graceful stop: nginx stops accepting and ends once its requests in flight
-// have (SIGQUIT); the engine's stop then finds it gone. $1: tenths of a second at most.
-constexpr const char* kQuitScript = R"sh(nginx -s quit -c /etc/mldeploy/nginx.conf 2>/dev/null || kill -QUIT 1
-t=0
-while [ -d /proc/1 ] && [ "$t" -lt "$1" ]; do t=$((t + 1)); sleep 0.1; done)sh";
-
 // A new balancer's first files come in its environment; its command writes each
 // one that is not there yet (a restarted balancer keeps what reloads wrote) and
 // starts nginx without them in its environment.
@@ -331,13 +325,12 @@ void Balancer::stop_gracefully(const std::string& id, std::chrono::milliseconds 
 
 void stop_balancer_gracefully(engine::Engine& engine, const std::string& id, std::chrono::milliseconds budget,
                               util::Output& out) {
+    // The balancer's stop signal is SIGQUIT (plan::balancer_spec): nginx stops
+    // accepting and exits once its requests in flight have ended; the engine
+    // kills it only when the budget is spent. One call, no exec.
+    const auto seconds = std::chrono::ceil<std::chrono::seconds>(budget).count();
     try {
-        engine.exec(id, {"sh", "-c", kQuitScript, "mldeploy-quit", tenths(budget)});
-    } catch (const engine::EngineError&) {
-        // The exec ends with the container (nginx was its first process): expected.
-    }
-    try {
-        engine.stop_container(id, 2);
+        engine.stop_container(id, static_cast<int>(std::max<long long>(1, seconds)));
     } catch (const engine::EngineError& e) {
         if (!e.not_found()) out.warn(fmt::format("stopping the balancer: {}", e.engine_message()));
     }

@@ -33,6 +33,8 @@ std::string config_hash_of(const engine::ContainerSpec& spec, const std::string&
     for (const auto& p : spec.ports) ports.push_back({p.host_ip, p.host_port, p.container_port, p.protocol});
     auto& mounts = j["mounts"] = nlohmann::json::array();
     for (const auto& m : spec.mounts) mounts.push_back({m.source, m.target, m.options, m.is_bind});
+    // Only when set, so that the hashes of specs without one stay what they were.
+    if (spec.stop_signal) j["stop_signal"] = *spec.stop_signal;
     return util::fnv1a_hex(j.dump());
 }
 
@@ -74,6 +76,8 @@ engine::ContainerSpec balancer_spec(const stack::Stack& stack, const std::string
     spec.restart_policy = "always";
     spec.ports.push_back({stack.balancer.host_ip, stack.balancer.port, render::kBalancerListenPort, "tcp"});
     spec.stop_timeout_s = 5;
+    // nginx's graceful quit: the engine's own stop then lets requests in flight end.
+    spec.stop_signal = "SIGQUIT";
     spec.labels = stack_labels(stack);
     spec.labels[label::role] = label::role_balancer;
     spec.labels[label::port] = std::to_string(stack.balancer.port);

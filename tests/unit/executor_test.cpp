@@ -329,13 +329,8 @@ TEST_SUITE("executor") {
             const auto calls = w.engine.calls();
             const auto create = index_of(calls, call_is("create_container", "demo-balancer-next"), from);
             const auto started = index_of(calls, call_is("start_container", "demo-balancer-next"), from);
-            const auto quit = index_of(
-                calls,
-                [](const Call& c) {
-                    return c.method == "exec" && c.target == "demo-balancer" && c.args.size() > 3 &&
-                           c.args[3] == "mldeploy-quit";
-                },
-                from);
+            // A graceful quit is the engine's stop: the balancer's stop signal is SIGQUIT.
+            const auto quit = index_of(calls, call_is("stop_container", "demo-balancer"), from);
             const auto removed = index_of(calls, call_is("remove_container", "demo-balancer"), from);
             const auto renamed = index_of(calls, call_is("rename_container", "demo-balancer-next"), from);
             REQUIRE(create >= 0);

@@ -466,10 +466,6 @@ engine::ExecResult FakeEngine::exec(const std::string& id, const std::vector<std
             c.files.erase(next);
         }
     }
-    if (tag == "mldeploy-quit") {
-        c.state = "exited";
-        c.exit_code = 0;
-    }
     return result;
 }
 

@@ -155,6 +155,16 @@ TEST_SUITE("specs") {
         CHECK(spec.command == std::vector<std::string>{"nginx", "-c", "/etc/mldeploy/nginx.conf", "-g", "daemon off;"});
     }
 
+    TEST_CASE("the balancer stops with SIGQUIT, nginx's graceful quit, and its hash says so") {
+        const auto spec = plan::balancer_spec(demo_stack(), kImageId);
+        REQUIRE(spec.stop_signal);
+        CHECK(*spec.stop_signal == "SIGQUIT");
+        auto without = spec;
+        without.stop_signal.reset();
+        // A balancer made before it had a stop signal is replaced by the next up.
+        CHECK(plan::config_hash_of(without, kImageId) != plan::config_hash_of(spec, kImageId));
+    }
+
     TEST_CASE("only the balancer publishes a port") {
         const auto s = demo_stack();
         for (const auto& service : s.services)
