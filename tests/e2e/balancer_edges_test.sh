@@ -69,7 +69,9 @@ check "up after editing the stack file: no build, no changes" contains "$out" "n
 # A port change to a port that is taken: the stack keeps serving on its old port.
 python3 -m http.server "$TAKEN" --bind 0.0.0.0 >/dev/null 2>&1 &
 SQUAT_PID=$!
-sleep 1
+# Python may take seconds to start on a busy machine: wait until it listens.
+for _ in $(seq 100); do [[ $(code "$TAKEN" /) == 000 ]] || break; sleep 0.1; done
+check "the squatter holds port $TAKEN" eq "$(code "$TAKEN" /)" 200
 write_stack "$TAKEN"
 rc=0; out=$("$MLDEPLOY" up 2>&1) || rc=$?
 echo "$out" | tail -4
