@@ -8,7 +8,7 @@ set -euo pipefail
 
 need=(
   cmake ninja c++ pkg-config   # the build
-  curl jq ab hey python3 ss timeout unshare runuser setsid tar awk  # the tests
+  curl jq ab hey python3 ss timeout unshare runuser setsid tar awk htpasswd docker-registry  # the tests
   /usr/sbin/nginx                              # render_test: every config through `nginx -t`
   podman runc debootstrap dockerd              # both engines, base images
   help2man cpack dpkg-deb dpkg-shlibdeps file lintian man zsh fish  # man page, completions, .deb, their tests

@@ -31,7 +31,9 @@ TOOL_PKGS=(curl apache2-utils jq hey nginx-light python3 iproute2 util-linux
   help2man file dpkg-dev lintian ccache zsh fish man-db)
 # clang-format: tests/format_check.sh (ctest label unit). socat:
 # tests/load/engine_fault_test.sh puts a socket of its own before the engine.
-TOOL_PKGS+=(clang-format socat)
+# docker-registry (distribution 2.8) and htpasswd (apache2-utils): a registry on
+# loopback with basic auth for tests/e2e/push_test.sh.
+TOOL_PKGS+=(clang-format socat docker-registry)
 
 missing=()
 for p in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${ENGINE_PKGS[@]}" "${TOOL_PKGS[@]}"; do

@@ -368,6 +368,12 @@ std::string DockerEngine::pull_path(const std::string& reference) const {
     return api_path("/images/create") + Query().add("fromImage", image).add("tag", tag).str();
 }
 
+std::string DockerEngine::push_path(const std::string& reference) const {
+    // Docker pushes loopback registries (127.0.0.0/8) over plain HTTP by itself.
+    const auto [image, tag] = docker_split_reference(reference);
+    return path_of("images", image, "/push") + Query().add("tag", tag).str();
+}
+
 Query DockerEngine::logs_query(const LogOptions& options) const {
     Query query;
     query.add("stdout", "1").add("stderr", "1").add("follow", options.follow ? "1" : "0");

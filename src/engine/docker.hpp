@@ -79,6 +79,7 @@ protected:
     HttpResponse send_create(const ContainerSpec& spec, const std::string& body) override;
     void add_build_options(Query& query) const override;
     std::string pull_path(const std::string& reference) const override;
+    std::string push_path(const std::string& reference) const override;
     Query logs_query(const LogOptions& options) const override;
 
 private:

@@ -143,6 +143,13 @@ using LogSink = std::function<void(LogStream, std::string_view line)>;
 // Build and pull progress: one line of the engine's output at a time.
 using ProgressSink = std::function<void(std::string_view line)>;
 
+// Credentials for a registry, as auth.json and ~/.docker/config.json keep them.
+struct RegistryAuth {
+    std::string username;
+    std::string password;
+    std::string server;  // the registry host, e.g. "registry.example:5000"
+};
+
 struct BuildRequest {
     std::string tag;
     std::string dockerfile;  // relative to the context; empty = default
@@ -175,6 +182,10 @@ public:
     virtual std::optional<ImageDetails> inspect_image(const std::string& reference) = 0;
     virtual std::string build_image(const BuildRequest& request, const ProgressSink& progress) = 0;
     virtual void pull_image(const std::string& reference, const ProgressSink& progress) = 0;
+    // Pushes `reference` to the registry its name points at. A refusal that the
+    // engine reports inside a 200 stream (wrong password) is an EngineError too.
+    virtual void push_image(const std::string& reference, const std::optional<RegistryAuth>& auth,
+                            const ProgressSink& progress) = 0;
 
     // Networks
     virtual std::vector<NetworkSummary> list_networks(const Labels& label_filter) = 0;

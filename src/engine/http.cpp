@@ -165,13 +165,14 @@ HttpResponse UnixHttpClient::request(std::string_view method, std::string_view p
 }
 
 HttpResponse UnixHttpClient::stream(std::string_view method, std::string_view path_with_query, std::string_view body,
-                                    std::string_view content_type, const ChunkSink& sink) const {
-    return perform(method, path_with_query, body, content_type, std::chrono::seconds{0}, &sink);
+                                    std::string_view content_type, const ChunkSink& sink,
+                                    const std::vector<std::string>& headers) const {
+    return perform(method, path_with_query, body, content_type, std::chrono::seconds{0}, &sink, headers);
 }
 
 HttpResponse UnixHttpClient::perform(std::string_view method, std::string_view path_with_query, std::string_view body,
-                                     std::string_view content_type, std::chrono::seconds timeout,
-                                     const ChunkSink* sink) const {
+                                     std::string_view content_type, std::chrono::seconds timeout, const ChunkSink* sink,
+                                     const std::vector<std::string>& extra_headers) const {
     Slot& slot = thread_slot(socket_path_);
     std::optional<util::CurlEasy> own;  // only for a call made from inside another transfer
     bool own_busy = false;
@@ -197,6 +198,7 @@ HttpResponse UnixHttpClient::perform(std::string_view method, std::string_view p
     if (!content_type.empty()) {
         headers.append("Content-Type: " + std::string(content_type));
     }
+    for (const auto& h : extra_headers) headers.append(h);
 
     curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());

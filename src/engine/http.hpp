@@ -90,12 +90,15 @@ public:
 
     // A streamed call without a total timeout: a 2xx body goes to `sink` piece by
     // piece; any other body is returned in HttpResponse::body.
+    // `headers`: more request headers ("Name: value").
     HttpResponse stream(std::string_view method, std::string_view path_with_query, std::string_view body,
-                        std::string_view content_type, const ChunkSink& sink) const;
+                        std::string_view content_type, const ChunkSink& sink,
+                        const std::vector<std::string>& headers = {}) const;
 
 private:
     HttpResponse perform(std::string_view method, std::string_view path_with_query, std::string_view body,
-                         std::string_view content_type, std::chrono::seconds timeout, const ChunkSink* sink) const;
+                         std::string_view content_type, std::chrono::seconds timeout, const ChunkSink* sink,
+                         const std::vector<std::string>& extra_headers = {}) const;
 
     std::string socket_path_;
 };

@@ -1,6 +1,7 @@
 #include "engine/podman.hpp"
 
 #include "engine/reply.hpp"
+#include "util/image_ref.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -351,8 +352,26 @@ void PodmanEngine::add_build_options(Query& query) const {
     query.add("outputformat", "application/vnd.docker.distribution.manifest.v2+json");
 }
 
+namespace {
+// Podman insists on HTTPS unless told; a registry on this host speaks plain HTTP.
+bool plain_http_registry(const std::string& reference) {
+    const auto registry = util::registry_of(reference);
+    return registry && util::is_loopback_registry(*registry);
+}
+}  // namespace
+
 std::string PodmanEngine::pull_path(const std::string& reference) const {
-    return api_path("/images/pull") + Query().add("reference", reference).add("policy", "missing").str();
+    Query query;
+    query.add("reference", reference).add("policy", "missing");
+    if (plain_http_registry(reference)) query.add("tlsVerify", false);
+    return api_path("/images/pull") + query.str();
+}
+
+std::string PodmanEngine::push_path(const std::string& reference) const {
+    Query query;
+    query.add("destination", reference).add("quiet", false);
+    if (plain_http_registry(reference)) query.add("tlsVerify", false);
+    return path_of("images", reference, "/push") + query.str();
 }
 
 Query PodmanEngine::logs_query(const LogOptions& options) const {

@@ -67,6 +67,7 @@ protected:
     HttpResponse send_create(const ContainerSpec& spec, const std::string& body) override;
     void add_build_options(Query& query) const override;
     std::string pull_path(const std::string& reference) const override;
+    std::string push_path(const std::string& reference) const override;
     Query logs_query(const LogOptions& options) const override;
     ErrorKind error_kind(int http_status, const std::string& engine_message) const override {
         return podman_error_kind(http_status, engine_message);

@@ -1,7 +1,9 @@
 #include "engine/rest_engine.hpp"
 
+#include "engine/registry_auth.hpp"
 #include "engine/reply.hpp"
 #include "engine/stream.hpp"
+#include "util/base64.hpp"
 
 #include <fmt/format.h>
 
@@ -275,6 +277,22 @@ void RestEngine::pull_image(const std::string& reference, const ProgressSink& pr
     if (!reader.error().empty()) {
         fail_engine(step, response.status, reader.error());  // Podman: 200, the error in the stream
     }
+}
+
+void RestEngine::push_image(const std::string& reference, const std::optional<RegistryAuth>& auth,
+                            const ProgressSink& progress) {
+    const std::string step = "push " + reference;
+    ProgressReader reader(progress);
+    // Docker refuses a push without the header ("Bad parameters and missing
+    // X-Registry-Auth"): no credentials are sent as {}, as its CLI does.
+    const std::vector<std::string> headers{"X-Registry-Auth: " +
+                                           (auth ? x_registry_auth(*auth) : util::base64url_encode("{}"))};
+    const HttpResponse response = http_.stream(
+        "POST", push_path(reference), {}, {}, [&reader](std::string_view chunk) { reader.feed(chunk); }, headers);
+    reader.finish();
+    if (!response.ok()) fail(step, response);
+    // A wrong password or an unreachable registry: 200, the error in the stream.
+    if (!reader.error().empty()) fail_engine(step, response.status, reader.error());
 }
 
 std::vector<ListedContainer> RestEngine::list_containers_with_addresses(const Labels& label_filter) {

@@ -54,6 +54,8 @@ public:
     std::optional<ImageDetails> inspect_image(const std::string& reference) override;
     std::string build_image(const BuildRequest& request, const ProgressSink& progress) override;
     void pull_image(const std::string& reference, const ProgressSink& progress) override;
+    void push_image(const std::string& reference, const std::optional<RegistryAuth>& auth,
+                    const ProgressSink& progress) override;
 
     // The Docker-compatible list, which both engines serve: it names addresses.
     std::vector<ListedContainer> list_containers_with_addresses(const Labels& label_filter) override;
@@ -92,6 +94,8 @@ protected:
     virtual void add_build_options(Query& query) const = 0;
     // The path and query of a pull of `reference`.
     virtual std::string pull_path(const std::string& reference) const = 0;
+    // The path and query of a push of `reference`.
+    virtual std::string push_path(const std::string& reference) const = 0;
     // The query of a logs request.
     virtual Query logs_query(const LogOptions& options) const = 0;
     // The kind of an HTTP failure; the default goes by the status alone

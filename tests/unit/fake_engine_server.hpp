@@ -33,6 +33,7 @@ struct FakeRequest {
     std::string method;
     std::string target;  // path and query
     std::string body;
+    std::vector<std::string> headers;  // "Name: value", as sent
 };
 
 class FakeEngineServer {
@@ -96,9 +97,11 @@ private:
         }
         const std::string head = data.substr(0, header_end);
         std::size_t length = 0;
+        std::vector<std::string> headers;
         for (std::size_t at = 0; at < head.size();) {
             const std::size_t eol = std::min(head.find("\r\n", at), head.size());
             std::string line = head.substr(at, eol - at);
+            if (at > 0) headers.push_back(line);
             for (auto& c : line) {
                 c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
             }
@@ -121,6 +124,7 @@ private:
         request.method = head.substr(0, first_space);
         request.target = head.substr(first_space + 1, second_space - first_space - 1);
         request.body = body;
+        request.headers = std::move(headers);
         {
             std::lock_guard lock(mutex_);
             requests_.push_back(request);

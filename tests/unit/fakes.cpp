@@ -16,7 +16,7 @@ namespace {
 
 const std::set<std::string> kMutating{"create_network", "remove_network",   "create_container", "start_container",
                                       "stop_container", "remove_container", "rename_container", "put_archive",
-                                      "exec",           "build_image",      "pull_image"};
+                                      "exec",           "build_image",      "pull_image",       "push_image"};
 
 bool labels_match(const engine::Labels& labels, const engine::Labels& filter) {
     return std::all_of(filter.begin(), filter.end(), [&](const auto& kv) {
@@ -242,6 +242,16 @@ void FakeEngine::pull_image(const std::string& reference, const engine::Progress
     Lock lock(mutex_);
     enter(later, "pull_image", reference);
     images_[reference] = engine::ImageDetails{fmt::format("sha256:pulled{:04}", next_id_++), {}};
+}
+
+void FakeEngine::push_image(const std::string& reference, const std::optional<engine::RegistryAuth>& auth,
+                            const engine::ProgressSink&) {
+    Later later;
+    Lock lock(mutex_);
+    enter(later, "push_image", reference, {}, {auth ? auth->username : std::string()});
+    if (images_.count(reference) == 0)
+        throw engine::EngineError("push " + reference, engine::ErrorKind::not_found, 404,
+                                  "An image does not exist locally with the tag: " + reference);
 }
 
 std::vector<engine::NetworkSummary> FakeEngine::list_networks(const engine::Labels& label_filter) {
