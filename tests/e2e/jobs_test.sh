@@ -67,6 +67,19 @@ check "the message says it timed out" contains "$(cat out.txt)" "timed out after
 running=$(engine_get "/containers/json?filters=$(label_filter "io.mldeploy.stack=$NAME" io.mldeploy.job=sleepy)" | jq length)
 check "the timed-out job's container is stopped" eq "$running" 0
 
+# SIGTERM (as Ctrl-C's SIGINT) stops the job's container and exits 130.
+"$MLDEPLOY" run sleepy -q >sig.txt 2>&1 & RUN_PID=$!
+for _ in $(seq 1 300); do
+  [ "$(engine_get "/containers/json?filters=$(label_filter "io.mldeploy.stack=$NAME" io.mldeploy.job=sleepy)" | jq length)" = 1 ] && break
+  sleep 0.1
+done
+kill -TERM "$RUN_PID"
+rc=0; wait "$RUN_PID" || rc=$?
+check "SIGTERM: run exits 130" eq "$rc" 130
+check "SIGTERM: the message says it was interrupted" contains "$(cat sig.txt)" "interrupted: stopped job sleepy"
+running=$(engine_get "/containers/json?filters=$(label_filter "io.mldeploy.stack=$NAME" io.mldeploy.job=sleepy)" | jq length)
+check "SIGTERM: the job's container is stopped" eq "$running" 0
+
 ps_json=$("$MLDEPLOY" ps --format json --no-probe)
 check "ps shows the finished job with its exit code" \
   eq "$(jq -r '.[] | select(.job == "check") | "\(.role) \(.state) \(.exit_code)"' <<<"$ps_json")" "job exited 3"
