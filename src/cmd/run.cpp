@@ -27,8 +27,7 @@ const stack::Job& find_job(const stack::Stack& stack, const std::string& name) {
     for (const auto& j : stack.jobs) names.push_back(j.name);
     if (names.empty())
         throw UsageError(fmt::format("no job '{}': {} has no [jobs.<name>] table", name, stack.file.string()));
-    throw UsageError(fmt::format("no job '{}' in {}; its jobs: {}", name, stack.file.string(),
-                                 fmt::join(names, ", ")));
+    throw UsageError(fmt::format("no job '{}' in {}; its jobs: {}", name, stack.file.string(), fmt::join(names, ", ")));
 }
 
 // SIGINT and SIGTERM, taken by a thread of their own while the job runs, so

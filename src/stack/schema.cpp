@@ -132,7 +132,8 @@ json resources_schema() {
 }
 
 json command_schema() {
-    return {{"type", "array"}, {"items", {{"type", "string"}}}, {"description", "The command, one string per argument."}};
+    return {
+        {"type", "array"}, {"items", {{"type", "string"}}}, {"description", "The command, one string per argument."}};
 }
 
 json env_schema() {
@@ -148,15 +149,16 @@ json volumes_schema() {
 }
 
 json job_schema() {
-    json job = table(keys::job,
-                     {{"build", build_schema()},
-                      {"image", patterned(image_pattern, "The tag to build, or the image to run when there is no build.")},
-                      {"command", command_schema()},
-                      {"env", env_schema()},
-                      {"volumes", volumes_schema()},
-                      {"resources", resources_schema()},
-                      {"timeout", duration("Past it the job is stopped and `mldeploy run` exits 124 (default: none).")}},
-                     {}, "A run-to-completion job (`mldeploy run NAME`): its image or build, command and settings.");
+    json job =
+        table(keys::job,
+              {{"build", build_schema()},
+               {"image", patterned(image_pattern, "The tag to build, or the image to run when there is no build.")},
+               {"command", command_schema()},
+               {"env", env_schema()},
+               {"volumes", volumes_schema()},
+               {"resources", resources_schema()},
+               {"timeout", duration("Past it the job is stopped and `mldeploy run` exits 124 (default: none).")}},
+              {}, "A run-to-completion job (`mldeploy run NAME`): its image or build, command and settings.");
     job["anyOf"] = json::array({{{"required", json::array({"image"})}}, {{"required", json::array({"build"})}}});
     return job;
 }

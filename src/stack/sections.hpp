@@ -25,8 +25,7 @@ std::optional<Health> read_health(const TableReader& service);
 Resources read_resources(const TableReader& service);
 
 // [jobs.<name>] tables; names are checked against `services`' too.
-std::vector<Job> read_jobs(const TableReader& top, const std::string& stack_name,
-                           const std::vector<Service>& services);
+std::vector<Job> read_jobs(const TableReader& top, const std::string& stack_name, const std::vector<Service>& services);
 
 // [balancer], or nullptr when it is missing; routes are checked against `services`.
 Balancer read_balancer(Context& ctx, const toml::table* table, const std::vector<Service>& services);

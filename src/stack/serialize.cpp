@@ -105,7 +105,8 @@ json jobs_to_json(const Stack& stack, bool redact) {
         jj["env"] = shown_env(job.env, redact);
         auto& volumes = jj["volumes"] = json::array();
         for (const auto& v : job.volumes)
-            volumes.push_back({{"source", v.source}, {"target", v.target}, {"options", v.options}, {"bind", v.is_bind}});
+            volumes.push_back(
+                {{"source", v.source}, {"target", v.target}, {"options", v.options}, {"bind", v.is_bind}});
         json res = json::object();
         if (job.resources.cpus) res["cpus"] = *job.resources.cpus;
         if (job.resources.memory_bytes) res["memory_bytes"] = *job.resources.memory_bytes;
@@ -294,7 +295,8 @@ std::string to_toml(const Stack& stack, bool redact) {
                                                         {"timeout", util::format_duration(b.timeout)},
                                                         {"routes", std::move(routes)}}}};
     os << "\n" << balancer << "\n";
-    for (const auto& job : stack.jobs) os << "\n" << toml::table{{"jobs", toml::table{{job.name, job_toml(job, redact)}}}} << "\n";
+    for (const auto& job : stack.jobs)
+        os << "\n" << toml::table{{"jobs", toml::table{{job.name, job_toml(job, redact)}}}} << "\n";
     return os.str();
 }
 

@@ -111,8 +111,8 @@ TEST_SUITE("stack errors: jobs") {
     }
 
     TEST_CASE("service-only keys are not a job's") {
-        CHECK(errors_of(with_jobs("[jobs.train]\nimage = \"a/b:1\"\nport = 5000")).starts_with(
-            "stack.toml:9:1: unknown key 'port' in [jobs.train]"));
+        CHECK(errors_of(with_jobs("[jobs.train]\nimage = \"a/b:1\"\nport = 5000"))
+                  .starts_with("stack.toml:9:1: unknown key 'port' in [jobs.train]"));
     }
 
     TEST_CASE("wrong types") {
