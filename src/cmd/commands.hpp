@@ -17,5 +17,6 @@ Command completion_command();
 Command schema_command();
 Command init_command();
 Command push_command();
+Command run_command();
 
 }  // namespace mldeploy::cmd

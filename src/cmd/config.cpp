@@ -14,10 +14,13 @@ Command config_command() {
                 app.add_flag("--show-secrets", *show_secrets, "Print env values that look secret too");
                 return [show_secrets](const GlobalOptions& g) {
                     const auto stack = load_stack(g);
-                    if (g.format == "json")
-                        output().result(stack::to_json(stack, !*show_secrets).dump(2));
-                    else
+                    if (g.format == "json") {
+                        auto j = stack::to_json(stack, !*show_secrets);
+                        j["jobs"] = stack::jobs_to_json(stack, !*show_secrets);
+                        output().result(j.dump(2));
+                    } else {
                         output().result(stack::to_toml(stack, !*show_secrets));
+                    }
                     return 0;
                 };
             },

@@ -133,6 +133,27 @@ std::map<std::string, std::string> probe_health(engine::Engine& engine, const St
     return health;
 }
 
+// Finished jobs' exit codes (`mldeploy run` keeps each job's last container),
+// by container id: the list does not give them.
+std::map<std::string, int> job_exit_codes(engine::Engine& engine, const StackListing& listing) {
+    std::map<std::string, int> codes;
+    for (const auto& c : listing.containers) {
+        if (label(c, plan::label::role) != plan::label::role_job || c.state != "exited") continue;
+        try {
+            codes[c.id] = engine.inspect_container(c.id).exit_code;
+        } catch (const engine::EngineError&) {
+            // removed meanwhile: no code to show
+        }
+    }
+    return codes;
+}
+
+// A job's name stands in the SERVICE column.
+std::string service_or_job(const engine::ContainerSummary& c) {
+    const auto job = label(c, plan::label::job);
+    return job.empty() ? label(c, plan::label::service) : job;
+}
+
 int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
     auto engine = connect_engine(g);
     // Checked only when the list is empty: a request more would cost every `ps`.
@@ -145,6 +166,12 @@ int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
     auto health_text = [&](const engine::ContainerSummary& c) {
         auto it = health.find(c.id);
         return it != health.end() ? it->second : std::string(c.state == "running" ? "-" : "");
+    };
+
+    const auto exit_codes = job_exit_codes(*engine, listing);
+    auto state_text = [&](const engine::ContainerSummary& c) {
+        auto it = exit_codes.find(c.id);
+        return it == exit_codes.end() ? c.state : fmt::format("{}({})", c.state, it->second);
     };
 
     auto& out = output();
@@ -171,6 +198,11 @@ int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
                                  {"container_port", p.container_port},
                                  {"protocol", p.protocol}});
             j["ports"] = ports;
+            if (label(c, plan::label::role) == plan::label::role_job) {
+                j["job"] = label(c, plan::label::job);
+                auto code = exit_codes.find(c.id);
+                j["exit_code"] = code == exit_codes.end() ? nlohmann::json() : nlohmann::json(code->second);
+            }
             list.push_back(j);
         }
         out.result(list.dump(2));
@@ -181,7 +213,7 @@ int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
                                     "STATE", "HEALTH", "PORTS");
     for (const auto& c : containers)
         table += fmt::format("\n{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}", c.name, label(c, plan::label::role),
-                             label(c, plan::label::service), label(c, plan::label::replica), c.state, health_text(c),
+                             service_or_job(c), label(c, plan::label::replica), state_text(c), health_text(c),
                              ports_text(c));
     out.result(table);
     return 0;

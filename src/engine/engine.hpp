@@ -200,6 +200,11 @@ public:
     virtual void remove_container(const std::string& id) = 0;  // forced; absent is not an error
     virtual void rename_container(const std::string& id, const std::string& new_name) = 0;
     virtual ContainerDetails inspect_container(const std::string& id) = 0;
+    // Blocks until the container is no longer running (however long that takes:
+    // no total timeout) and returns its exit code. A container that has already
+    // exited answers at once. For `mldeploy run`: stop the container from another
+    // thread to end the wait early.
+    virtual int wait_container(const std::string& id) = 0;
 
     // Files and commands inside a container (the balancer's reload)
     virtual void put_archive(const std::string& id, const std::string& dir, const std::string& tar) = 0;

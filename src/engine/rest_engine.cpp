@@ -355,6 +355,27 @@ void RestEngine::rename_container(const std::string& id, const std::string& new_
          path_of("containers", id, "/rename") + Query().add("name", new_name).str());
 }
 
+int RestEngine::wait_container(const std::string& id) {
+    const std::string step = "wait for container " + id;
+    // Streamed, for its lack of a total timeout: the answer comes when the
+    // container stops. Podman's libpod API answers the exit code as a bare
+    // number, Docker's {"StatusCode": N}.
+    std::string body;
+    const HttpResponse response = http_.stream("POST", path_of("containers", id, "/wait"), {}, {},
+                                               [&body](std::string_view chunk) { body.append(chunk); });
+    if (!response.ok()) fail(step, response);
+    const json answer = parse_or_null(body);
+    if (answer.is_number_integer()) return answer.get<int>();
+    if (answer.is_object() && answer.contains("StatusCode") && answer["StatusCode"].is_number_integer()) {
+        if (answer.contains("Error") && answer["Error"].is_object()) {
+            const auto message = get_string(answer["Error"], "Message");
+            if (!message.empty()) fail_engine(step, response.status, message);
+        }
+        return answer["StatusCode"].get<int>();
+    }
+    fail_engine(step, response.status, "the engine's answer holds no exit code: " + body);
+}
+
 ContainerDetails RestEngine::inspect_container(const std::string& id) {
     const json c = call("inspect container " + id, "GET", path_of("containers", id, "/json"));
     ContainerDetails details;

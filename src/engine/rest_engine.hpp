@@ -64,6 +64,7 @@ public:
     void stop_container(const std::string& id, int timeout_s) override;
     void rename_container(const std::string& id, const std::string& new_name) override;
     ContainerDetails inspect_container(const std::string& id) override;
+    int wait_container(const std::string& id) override;
 
     void put_archive(const std::string& id, const std::string& dir, const std::string& tar) override;
     std::string get_archive(const std::string& id, const std::string& path) override;

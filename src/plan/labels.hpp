@@ -17,7 +17,12 @@ inline constexpr const char* health_path = "io.mldeploy.health-path";
 // (deploy/build_hash.hpp), so that an unchanged context needs no build.
 inline constexpr const char* build_hash = "io.mldeploy.build-hash";
 
+// On a job's container (`mldeploy run`): the job's name, and which run it is.
+inline constexpr const char* job = "io.mldeploy.job";
+inline constexpr const char* run = "io.mldeploy.run";
+
 inline constexpr const char* role_model = "model";
+inline constexpr const char* role_job = "job";
 inline constexpr const char* role_balancer = "balancer";
 
 }  // namespace mldeploy::plan::label

@@ -38,7 +38,12 @@ ObservedContainer observe_container(const engine::ContainerSummary& summary) {
 Observed observe(const std::vector<engine::ContainerSummary>& containers, bool network_exists) {
     Observed observed;
     observed.network_exists = network_exists;
-    for (const auto& c : containers) observed.containers.push_back(observe_container(c));
+    for (const auto& c : containers) {
+        // Jobs' containers are `mldeploy run`'s: up and scale leave them alone.
+        const auto role = c.labels.find(label::role);
+        if (role != c.labels.end() && role->second == label::role_job) continue;
+        observed.containers.push_back(observe_container(c));
+    }
     return observed;
 }
 

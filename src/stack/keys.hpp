@@ -9,10 +9,11 @@
 
 namespace mldeploy::stack::keys {
 
-inline const std::vector<std::string> top_level{"name", "network", "services", "balancer"};
+inline const std::vector<std::string> top_level{"name", "network", "services", "balancer", "jobs"};
 inline const std::vector<std::string> network{"name"};
 inline const std::vector<std::string> service{"build",   "image",   "port",   "replicas",  "command", "env",
                                               "volumes", "restart", "health", "resources", "drain"};
+inline const std::vector<std::string> job{"build", "image", "command", "env", "volumes", "resources", "timeout"};
 inline const std::vector<std::string> build{"context", "dockerfile", "args"};
 inline const std::vector<std::string> health{"path", "interval", "timeout", "retries", "start_period"};
 inline const std::vector<std::string> resources{"cpus", "memory", "gpus"};

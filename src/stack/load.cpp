@@ -90,6 +90,7 @@ Stack read_stack(Context& ctx, const toml::table& root) {
     const toml::table* balancer = top.subtable("balancer");
     if (balancer != nullptr || top.find("balancer") == nullptr)
         stack.balancer = read_balancer(ctx, balancer, stack.services);
+    stack.jobs = read_jobs(top, stack.name, stack.services);
     return stack;
 }
 
@@ -118,11 +119,13 @@ Stack load_stack_text(std::string_view text, const fs::path& file, const EnvLook
     if (ctx.has_errors()) throw StackError(ctx.take_diagnostics());
     stack.file = absolute_file;
     stack.dir = absolute_file.parent_path();
-    for (auto& service : stack.services) {
-        if (!service.build) continue;
-        const auto inside = absolute_file.lexically_relative(service.build->context);
-        if (!inside.empty() && *inside.begin() != "..") service.build->ignore.push_back(inside.generic_string());
-    }
+    const auto ignore_stack_file = [&](std::optional<Build>& build) {
+        if (!build) return;
+        const auto inside = absolute_file.lexically_relative(build->context);
+        if (!inside.empty() && *inside.begin() != "..") build->ignore.push_back(inside.generic_string());
+    };
+    for (auto& service : stack.services) ignore_stack_file(service.build);
+    for (auto& job : stack.jobs) ignore_stack_file(job.build);
     return stack;
 }
 

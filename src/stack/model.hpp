@@ -70,6 +70,20 @@ struct Service {
     SourcePos pos;  // of the [services.<name>] table
 };
 
+// A run-to-completion container (`mldeploy run`): training, batch scoring.
+// Its keys mean what a service's do.
+struct Job {
+    std::string name;
+    std::optional<Build> build;
+    std::string image;                 // tag to build, or image to run
+    std::vector<std::string> command;  // empty = image default
+    std::map<std::string, std::string> env;
+    std::vector<Volume> volumes;
+    Resources resources;
+    std::optional<Millis> timeout;  // stopped and failed past it; nullopt = none
+    SourcePos pos;                  // of the [jobs.<name>] table
+};
+
 struct Route {
     std::string path;  // starts with '/'
     std::string service;
@@ -92,6 +106,7 @@ struct Stack {
     std::filesystem::path dir;      // its folder: relative paths resolve here
     std::vector<Service> services;  // in the order they are written
     Balancer balancer;
+    std::vector<Job> jobs;  // in the order they are written
 
     // The drain budget of `service`: its own, else the balancer's timeout.
     Millis drain_of(const Service& service) const { return service.drain.value_or(balancer.timeout); }
@@ -99,6 +114,12 @@ struct Stack {
     const Service* find_service(std::string_view service_name) const {
         for (const auto& s : services)
             if (s.name == service_name) return &s;
+        return nullptr;
+    }
+
+    const Job* find_job(std::string_view job_name) const {
+        for (const auto& j : jobs)
+            if (j.name == job_name) return &j;
         return nullptr;
     }
 };

@@ -131,6 +131,38 @@ json resources_schema() {
                  {}, "Limits per replica.");
 }
 
+json command_schema() {
+    return {
+        {"type", "array"}, {"items", {{"type", "string"}}}, {"description", "The command, one string per argument."}};
+}
+
+json env_schema() {
+    return variables("Environment variables, NAME = value; values may use ${VAR} and ${VAR:-default}.");
+}
+
+json volumes_schema() {
+    return {{"type", "array"},
+            {"items", patterned(volume_pattern(),
+                                "\"source:target[:options]\": a host path starting with '.' or '/' "
+                                "(relative to the stack file) or a volume name; options ro, rw, z, Z.")},
+            {"description", "Volumes to mount."}};
+}
+
+json job_schema() {
+    json job =
+        table(keys::job,
+              {{"build", build_schema()},
+               {"image", patterned(image_pattern, "The tag to build, or the image to run when there is no build.")},
+               {"command", command_schema()},
+               {"env", env_schema()},
+               {"volumes", volumes_schema()},
+               {"resources", resources_schema()},
+               {"timeout", duration("Past it the job is stopped and `mldeploy run` exits 124 (default: none).")}},
+              {}, "A run-to-completion job (`mldeploy run NAME`): its image or build, command and settings.");
+    job["anyOf"] = json::array({{{"required", json::array({"image"})}}, {{"required", json::array({"build"})}}});
+    return job;
+}
+
 json service_schema() {
     json service =
         table(keys::service,
@@ -138,18 +170,9 @@ json service_schema() {
                {"image", patterned(image_pattern, "The tag to build, or the image to run when there is no build.")},
                {"port", integer(1, 65535, "The port the model listens on inside its container.")},
                {"replicas", integer(0, keys::max_replicas, "How many replicas (default 1; 0 runs none).")},
-               {"command",
-                {{"type", "array"},
-                 {"items", {{"type", "string"}}},
-                 {"description", "The command, one string per argument."}}},
-               {"env", variables("Environment variables, NAME = value; values may use ${VAR} and ${VAR:-default}.")},
-               {"volumes",
-                {{"type", "array"},
-                 {"items", patterned(volume_pattern(),
-                                     "\"source:target[:options]\": a host path starting with '.' or '/' "
-                                     "(relative to the stack file) or a volume name; options ro, rw, z, "
-                                     "Z.")},
-                 {"description", "Volumes to mount."}}},
+               {"command", command_schema()},
+               {"env", env_schema()},
+               {"volumes", volumes_schema()},
                {"restart", one_of(keys::restart_policies, "The engine's restart policy.")},
                {"health", health_schema()},
                {"resources", resources_schema()},
@@ -195,7 +218,12 @@ json stack_schema() {
            {"minProperties", 1},
            {"propertyNames", {{"pattern", "^" + name_pattern + "$"}}},
            {"additionalProperties", service_schema()}}},
-         {"balancer", balancer_schema()}},
+         {"balancer", balancer_schema()},
+         {"jobs",
+          {{"type", "object"},
+           {"description", "One table per job, [jobs.<name>]; names must differ from the services'."},
+           {"propertyNames", {{"pattern", "^" + name_pattern + "$"}}},
+           {"additionalProperties", job_schema()}}}},
         {"name", "services", "balancer"}, "An mldeploy stack file.");
     json root{{"$schema", "http://json-schema.org/draft-07/schema#"}, {"title", "mldeploy stack file"}};
     root.update(schema);

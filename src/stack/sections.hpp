@@ -14,11 +14,18 @@ namespace mldeploy::stack::detail {
 Service read_service(const TableReader& services, const toml::key& name, const toml::table& table,
                      const std::string& stack_name);
 
-// The parts of a service, each from its own key of the service's table.
+// The parts of a service, each from its own key of the service's table (jobs
+// share them). A built image's default tag is localhost/<stack_name>/<name>:latest.
+std::string read_image(const TableReader& service, const std::string& stack_name, const std::string& name,
+                       bool has_build);
+std::vector<std::string> read_command(const TableReader& service);
 std::optional<Build> read_build(const TableReader& service);
 std::vector<Volume> read_volumes(const TableReader& service);
 std::optional<Health> read_health(const TableReader& service);
 Resources read_resources(const TableReader& service);
+
+// [jobs.<name>] tables; names are checked against `services`' too.
+std::vector<Job> read_jobs(const TableReader& top, const std::string& stack_name, const std::vector<Service>& services);
 
 // [balancer], or nullptr when it is missing; routes are checked against `services`.
 Balancer read_balancer(Context& ctx, const toml::table* table, const std::vector<Service>& services);

@@ -20,8 +20,8 @@ std::string upper(std::string_view s) {
     return out;
 }
 
-std::map<std::string, std::string> shown_env(const Service& s, bool redact) {
-    auto env = s.env;
+std::map<std::string, std::string> shown_env(const std::map<std::string, std::string>& values, bool redact) {
+    auto env = values;
     if (redact)
         for (auto& [k, v] : env)
             if (looks_secret(k) || value_looks_secret(v)) v = "***";
@@ -50,7 +50,73 @@ std::string volume_text(const Volume& v) {
     return v.source + ":" + v.target + (v.options.empty() ? "" : ":" + v.options);
 }
 
+toml::table resources_toml(const Resources& r) {
+    toml::table res;
+    if (r.cpus) res.insert("cpus", *r.cpus);
+    if (r.memory_bytes) res.insert("memory", util::format_size(*r.memory_bytes));
+    if (r.gpus) {
+        if (*r.gpus == "all")
+            res.insert("gpus", "all");
+        else
+            res.insert("gpus", std::stoll(*r.gpus));
+    }
+    return res;
+}
+
+toml::table job_toml(const Job& job, bool redact) {
+    toml::table t;
+    if (job.build) {
+        toml::table args;
+        for (const auto& [k, v] : shown_args(*job.build, redact)) args.insert(k, escape_dollars(v));
+        t.insert("build", toml::table{{"context", job.build->context.string()},
+                                      {"dockerfile", job.build->dockerfile},
+                                      {"args", std::move(args)}});
+    }
+    t.insert("image", job.image);
+    if (!job.command.empty()) {
+        toml::array cmd;
+        for (const auto& c : job.command) cmd.push_back(escape_dollars(c));
+        t.insert("command", std::move(cmd));
+    }
+    toml::table env;
+    for (const auto& [k, v] : shown_env(job.env, redact)) env.insert(k, escape_dollars(v));
+    t.insert("env", std::move(env));
+    toml::array volumes;
+    for (const auto& v : job.volumes) volumes.push_back(volume_text(v));
+    t.insert("volumes", std::move(volumes));
+    if (auto res = resources_toml(job.resources); !res.empty()) t.insert("resources", std::move(res));
+    if (job.timeout) t.insert("timeout", util::format_duration(*job.timeout));
+    return t;
+}
+
 }  // namespace
+
+json jobs_to_json(const Stack& stack, bool redact) {
+    json jobs = json::array();
+    for (const auto& job : stack.jobs) {
+        json jj;
+        jj["name"] = job.name;
+        if (job.build)
+            jj["build"] = {{"context", job.build->context.string()},
+                           {"dockerfile", job.build->dockerfile},
+                           {"args", shown_args(*job.build, redact)}};
+        jj["image"] = job.image;
+        jj["command"] = job.command;
+        jj["env"] = shown_env(job.env, redact);
+        auto& volumes = jj["volumes"] = json::array();
+        for (const auto& v : job.volumes)
+            volumes.push_back(
+                {{"source", v.source}, {"target", v.target}, {"options", v.options}, {"bind", v.is_bind}});
+        json res = json::object();
+        if (job.resources.cpus) res["cpus"] = *job.resources.cpus;
+        if (job.resources.memory_bytes) res["memory_bytes"] = *job.resources.memory_bytes;
+        if (job.resources.gpus) res["gpus"] = *job.resources.gpus;
+        jj["resources"] = res;
+        jj["timeout_ms"] = job.timeout ? json(job.timeout->count()) : json();
+        jobs.push_back(jj);
+    }
+    return jobs;
+}
 
 bool looks_secret(std::string_view env_name) {
     const auto name = upper(env_name);
@@ -92,7 +158,7 @@ json to_json(const Stack& stack, bool redact) {
         sj["port"] = s.port;
         sj["replicas"] = s.replicas;
         sj["command"] = s.command;
-        sj["env"] = shown_env(s, redact);
+        sj["env"] = shown_env(s.env, redact);
         auto& volumes = sj["volumes"] = json::array();
         for (const auto& v : s.volumes)
             volumes.push_back(
@@ -202,7 +268,7 @@ std::string to_toml(const Stack& stack, bool redact) {
             t.insert("command", std::move(cmd));
         }
         toml::table env;
-        for (const auto& [k, v] : shown_env(s, redact)) env.insert(k, escape_dollars(v));
+        for (const auto& [k, v] : shown_env(s.env, redact)) env.insert(k, escape_dollars(v));
         t.insert("env", std::move(env));
         toml::array volumes;
         for (const auto& v : s.volumes) volumes.push_back(volume_text(v));
@@ -214,16 +280,7 @@ std::string to_toml(const Stack& stack, bool redact) {
                                            {"timeout", util::format_duration(s.health->timeout)},
                                            {"retries", s.health->retries},
                                            {"start_period", util::format_duration(s.health->start_period)}});
-        toml::table res;
-        if (s.resources.cpus) res.insert("cpus", *s.resources.cpus);
-        if (s.resources.memory_bytes) res.insert("memory", util::format_size(*s.resources.memory_bytes));
-        if (s.resources.gpus) {
-            if (*s.resources.gpus == "all")
-                res.insert("gpus", "all");
-            else
-                res.insert("gpus", std::stoll(*s.resources.gpus));
-        }
-        if (!res.empty()) t.insert("resources", std::move(res));
+        if (auto res = resources_toml(s.resources); !res.empty()) t.insert("resources", std::move(res));
         if (s.drain) t.insert("drain", util::format_duration(*s.drain));
         os << "\n" << toml::table{{"services", toml::table{{s.name, std::move(t)}}}} << "\n";
     }
@@ -238,6 +295,8 @@ std::string to_toml(const Stack& stack, bool redact) {
                                                         {"timeout", util::format_duration(b.timeout)},
                                                         {"routes", std::move(routes)}}}};
     os << "\n" << balancer << "\n";
+    for (const auto& job : stack.jobs)
+        os << "\n" << toml::table{{"jobs", toml::table{{job.name, job_toml(job, redact)}}}} << "\n";
     return os.str();
 }
 

@@ -12,6 +12,10 @@ namespace mldeploy::stack {
 // `redact`: env values whose names look secret (TOKEN, SECRET, PASSWORD, KEY...) become "***".
 nlohmann::json to_json(const Stack& stack, bool redact);
 Stack stack_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception on bad input
+// The stack's jobs as JSON, for `config --format json`. Not part of to_json: that
+// one is also stored in the balancer, which must hold no job's env values.
+nlohmann::json jobs_to_json(const Stack& stack, bool redact);
+// With the jobs, as [jobs.<name>] tables after the balancer.
 std::string to_toml(const Stack& stack, bool redact);
 
 bool looks_secret(std::string_view env_name);

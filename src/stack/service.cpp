@@ -15,6 +15,24 @@ void check_service_name(Context& ctx, const std::string& name, const SourcePos& 
                                in_quotes(name), max_name_length));
 }
 
+std::optional<int> read_replicas(const TableReader& service) {
+    auto replicas = service.integer("replicas");
+    if (!replicas) return std::nullopt;
+    if (replicas->value < 0) {
+        service.context().error(replicas->pos,
+                                fmt::format("'replicas' cannot be negative ({}); use 0 to run none", replicas->value));
+        return std::nullopt;
+    }
+    if (replicas->value > keys::max_replicas) {
+        service.context().error(replicas->pos, fmt::format("'replicas' is {}; at most {} replicas are allowed",
+                                                           replicas->value, keys::max_replicas));
+        return std::nullopt;
+    }
+    return static_cast<int>(replicas->value);
+}
+
+}  // namespace
+
 std::string read_image(const TableReader& service, const std::string& stack_name, const std::string& name,
                        bool has_build) {
     const toml::node* node = service.find("image");
@@ -46,24 +64,6 @@ std::vector<std::string> read_command(const TableReader& service) {
         for (auto& word : *words) command.push_back(std::move(word.value));
     return command;
 }
-
-std::optional<int> read_replicas(const TableReader& service) {
-    auto replicas = service.integer("replicas");
-    if (!replicas) return std::nullopt;
-    if (replicas->value < 0) {
-        service.context().error(replicas->pos,
-                                fmt::format("'replicas' cannot be negative ({}); use 0 to run none", replicas->value));
-        return std::nullopt;
-    }
-    if (replicas->value > keys::max_replicas) {
-        service.context().error(replicas->pos, fmt::format("'replicas' is {}; at most {} replicas are allowed",
-                                                           replicas->value, keys::max_replicas));
-        return std::nullopt;
-    }
-    return static_cast<int>(replicas->value);
-}
-
-}  // namespace
 
 Service read_service(const TableReader& services, const toml::key& name, const toml::table& table,
                      const std::string& stack_name) {

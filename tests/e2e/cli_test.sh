@@ -77,6 +77,7 @@ declare -A loader_only=(
   [env-unset-variable.toml]="the environment"
   [env-unterminated.toml]="\${VAR} syntax"
   [health-interval-zero.toml]="a minimum duration (1ms)"
+  [job-name-is-service.toml]="the services of the stack"
   [interpolation-in-image-unset.toml]="the environment"
   [memory-too-small.toml]="a minimum size (6m)"
   [route-duplicate-path.toml]="paths across routes"

@@ -394,6 +394,8 @@ int main(int argc, char** argv) {
         check(true, "stop again (304 is fine)");
         d = engine.inspect_container(id);
         check(!d.running && d.state == "exited", fmt::format("stopped: state {} exit {}", d.state, d.exit_code));
+        const int waited = engine.wait_container(id);
+        check(waited == d.exit_code, fmt::format("wait on an exited container answers its exit code: {}", waited));
         expect_error("exec in a stopped container", [&] { engine.exec(id, {"true"}); });
 
         fmt::print("GPU without a CDI spec\n");

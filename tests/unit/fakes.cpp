@@ -145,6 +145,7 @@ void FakeEngine::kill(const std::string& name_or_id, int exit_code) {
     auto& c = get(name_or_id, "kill");
     c.state = "exited";
     c.exit_code = exit_code;
+    state_cv_.notify_all();
 }
 
 void FakeEngine::expect_parallel_starts(int n) {
@@ -379,6 +380,7 @@ void FakeEngine::stop_container(const std::string& id, int timeout_s) {
         c.state = "exited";
         c.exit_code = 0;
     }
+    state_cv_.notify_all();
 }
 
 void FakeEngine::remove_container(const std::string& id) {
@@ -387,6 +389,26 @@ void FakeEngine::remove_container(const std::string& id) {
     const auto* known = find(id);
     enter(later, "remove_container", known ? known->name : id, id);
     std::erase_if(containers_, [&](const Container& c) { return c.id == id || c.name == id; });
+    state_cv_.notify_all();
+}
+
+int FakeEngine::wait_container(const std::string& id) {
+    Later later;
+    Lock lock(mutex_);
+    const auto* known = find(id);
+    enter(later, "wait_container", known ? known->name : id, id);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+        auto& c = get(id, "wait for container");
+        if (c.state == "running" && c.behavior.exit_after_inspects) {
+            c.state = "exited";
+            c.exit_code = c.behavior.exit_code;
+        }
+        if (c.state != "running") return c.exit_code;
+        if (state_cv_.wait_until(lock, deadline) == std::cv_status::timeout)
+            throw engine::EngineError("wait for container " + id, engine::ErrorKind::transport, 0,
+                                      "the fake container never stopped");
+    }
 }
 
 void FakeEngine::rename_container(const std::string& id, const std::string& new_name) {

@@ -119,6 +119,10 @@ public:
     void remove_container(const std::string& id) override;
     void rename_container(const std::string& id, const std::string& new_name) override;
     engine::ContainerDetails inspect_container(const std::string& id) override;
+    // Returns at once for a container that is not running, or scripted to exit
+    // (exit_after_inspects); else blocks (up to 5 s, real time) until it is stopped,
+    // killed or removed.
+    int wait_container(const std::string& id) override;
     void put_archive(const std::string& id, const std::string& dir, const std::string& tar) override;
     std::string get_archive(const std::string& id, const std::string& path) override;
     engine::ExecResult exec(const std::string& id, const std::vector<std::string>& command) override;
@@ -151,6 +155,7 @@ private:
     bool rootless_ = false;
     mutable std::mutex mutex_;
     std::condition_variable starts_cv_;
+    std::condition_variable state_cv_;  // a container stopped, exited or went
     std::vector<Call> calls_;
     std::map<std::string, engine::ImageDetails> images_;
     std::map<std::string, engine::Labels> networks_;

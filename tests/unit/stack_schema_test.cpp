@@ -48,6 +48,9 @@ const std::map<std::string, std::vector<std::string>> loader_tables{
     {"services.*.resources", keys::resources},
     {"balancer", keys::balancer},
     {"balancer.routes[]", keys::route},
+    {"jobs.*", keys::job},
+    {"jobs.*.build", keys::build},
+    {"jobs.*.resources", keys::resources},
 };
 
 // A stack with every table present, so that each can take an extra key.
@@ -68,6 +71,12 @@ port = 18200
 [[balancer.routes]]
 path = "/"
 service = "m"
+[jobs.j]
+image = "localhost/j:1"
+[jobs.j.build]
+context = "."
+[jobs.j.resources]
+cpus = 1
 )";
 
 toml::table* table_at(toml::table& root, const std::string& path) {
@@ -75,6 +84,8 @@ toml::table* table_at(toml::table& root, const std::string& path) {
     if (path == "network" || path == "balancer") return root[path].as_table();
     if (path == "balancer.routes[]") return root["balancer"]["routes"][0].as_table();
     if (path == "services.*") return root["services"]["m"].as_table();
+    if (path == "jobs.*") return root["jobs"]["j"].as_table();
+    if (path.starts_with("jobs.*.")) return root["jobs"]["j"][path.substr(std::string("jobs.*.").size())].as_table();
     const std::string sub = path.substr(std::string("services.*.").size());
     return root["services"]["m"][sub].as_table();
 }
@@ -131,7 +142,7 @@ TEST_CASE("the loader accepts every key the schema names, and refuses one it doe
 TEST_CASE("keys the contract reserves for later are not in the schema until the loader reads them") {
     std::map<std::string, std::set<std::string>> tables;
     walk(stack_schema(), "", tables);
-    for (const char* later : {"target", "metrics", "jobs"}) CHECK(tables[""].count(later) == 0);
+    for (const char* later : {"target", "metrics"}) CHECK(tables[""].count(later) == 0);
     for (const char* later : {"max_inflight", "rollout", "autoscale"}) CHECK(tables["services.*"].count(later) == 0);
     for (const char* later : {"backends", "sticky", "mirror", "mirror_percent"})
         CHECK(tables["balancer.routes[]"].count(later) == 0);
