@@ -94,8 +94,7 @@ const engine::ContainerSummary& pick_replica(const std::string& stack, const std
 
 int run_exec(const GlobalOptions& g, const ExecOptions& o) {
     if (!g.command_args || g.command_args->empty())
-        throw UsageError(
-            "give the command to run after `--`: mldeploy exec [SERVICE] [-r N] -- CMD [ARGS...]");
+        throw UsageError("give the command to run after `--`: mldeploy exec [SERVICE] [-r N] -- CMD [ARGS...]");
 
     auto engine = connect_engine(g);
     const auto name = resolve_stack_name(g, *engine);

@@ -207,9 +207,8 @@ public:
     // This default joins exec_stream's lines; RestEngine passes the bytes through.
     using OutputSink = std::function<void(LogStream, std::string_view bytes)>;
     virtual int exec_output(const std::string& id, const std::vector<std::string>& command, const OutputSink& sink) {
-        return exec_stream(id, command, [&sink](LogStream s, std::string_view line) {
-            sink(s, std::string(line) + "\n");
-        });
+        return exec_stream(id, command,
+                           [&sink](LogStream s, std::string_view line) { sink(s, std::string(line) + "\n"); });
     }
 
     // Logs: calls `sink` per line until the stream ends (or forever with follow).
