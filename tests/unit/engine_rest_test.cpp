@@ -147,12 +147,14 @@ TEST_CASE("Podman: a log request that answers nothing is asked again, 3 more tim
     }
 }
 
-TEST_CASE("exec_stream sends each line as it comes and returns the exit code; exec collects; exec_output passes bytes") {
+TEST_CASE(
+    "exec_stream sends each line as it comes and returns the exit code; exec collects; exec_output passes bytes") {
     FakeEngineServer server([](const FakeRequest& r) {
         if (r.target.ends_with("/containers/c/exec")) return FakeAnswer{201, R"({"Id":"e1"})"};
         if (r.target.ends_with("/exec/e1/start"))
-            return FakeAnswer{200, frame(1, "draining") + frame(1, " 3\ndone\n") + frame(2, "warn\n") + frame(1, "no newline"),
-                              "application/vnd.docker.raw-stream"};
+            return FakeAnswer{
+                200, frame(1, "draining") + frame(1, " 3\ndone\n") + frame(2, "warn\n") + frame(1, "no newline"),
+                "application/vnd.docker.raw-stream"};
         if (r.target.ends_with("/exec/e1/json")) return FakeAnswer{200, R"({"Running":false,"ExitCode":7})"};
         return error(404, "unexpected " + r.target);
     });
