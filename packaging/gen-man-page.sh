@@ -34,7 +34,7 @@ sockets of rootful and rootless Podman and of Docker.
 No colour (as \-\-no\-color).
 [EXIT STATUS]
 0 success; 2 the command line or the stack file is wrong (nothing was changed on the
-engine); 1 anything else that failed.
+engine); 1 anything else that failed. \fBexec\fR exits with the status of the command it ran.
 [SEE ALSO]
 The README and docs/ of mldeploy's sources: docs/commands.md (every command) and
 docs/stack\-file.md (every key of the stack file).

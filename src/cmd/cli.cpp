@@ -16,9 +16,9 @@ namespace mldeploy::cmd {
 namespace {
 
 std::vector<Command> command_table() {
-    return {up_command(),   scale_command(),  down_command(),    ps_command(),   logs_command(),
-            build_command(), push_command(),  run_command(),     config_command(), version_command(),
-            init_command(),  schema_command(), completion_command()};
+    return {up_command(),   scale_command(),   restart_command(), down_command(),    ps_command(),
+            logs_command(), exec_command(),    build_command(),   push_command(),    run_command(),
+            config_command(), version_command(), init_command(),  schema_command(),  completion_command()};
 }
 
 void add_global_options(CLI::App& app, GlobalOptions& g) {
@@ -50,11 +50,14 @@ int run_cli(int argc, char** argv) {
     Runner selected;
     std::vector<std::pair<CLI::App*, Runner>> runners;
     std::vector<std::string> names;
+    std::vector<std::string> running_commands;  // commands whose words after `--` are a command (exec)
     for (const auto& command : command_table()) {
+        if (command.runs_command) running_commands.emplace_back(command.name);
         auto* sub = app.add_subcommand(command.name, command.summary);
         sub->fallthrough();
         runners.emplace_back(sub, command.setup(*sub));
         sub->footer(help_footer(command, sub->get_option_no_throw("-f") != nullptr));
+        if (*command.usage != '\0') sub->formatter(std::make_shared<UsageFormatter>(command.usage));
         names.emplace_back(command.name);
     }
 
@@ -73,8 +76,20 @@ int run_cli(int argc, char** argv) {
         return 2;
     }
 
+    // exec's command after `--` is not for CLI11 to read (its own -c, -r, --help):
+    // CLI11 parses only what comes before.
+    int parsed_argc = argc;
+    if (const auto at = command_word_index(args);
+        at && std::find(running_commands.begin(), running_commands.end(), args[*at]) != running_commands.end()) {
+        const auto dashes = std::find(args.begin() + static_cast<std::ptrdiff_t>(*at), args.end(), "--");
+        if (dashes != args.end()) {
+            g.command_args.emplace(dashes + 1, args.end());
+            parsed_argc = static_cast<int>(dashes - args.begin()) + 1;  // + the program's name
+        }
+    }
+
     try {
-        app.parse(argc, argv);
+        app.parse(parsed_argc, argv);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {

@@ -7,6 +7,8 @@ namespace mldeploy::cmd {
 
 Command up_command();
 Command scale_command();
+Command restart_command();
+Command exec_command();
 Command down_command();
 Command ps_command();
 Command logs_command();

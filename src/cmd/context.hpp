@@ -13,6 +13,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace mldeploy::cmd {
 
@@ -25,6 +26,8 @@ struct GlobalOptions {
     bool quiet = false;
     bool verbose = false;
     bool no_color = false;
+    // The words after `--` of a command that runs a command (exec); nullopt without `--`.
+    std::optional<std::vector<std::string>> command_args;
 };
 
 // The command line is wrong: exit status 2, nothing touched.
@@ -53,6 +56,11 @@ struct Command {
     std::function<Runner(CLI::App&)> setup;
     const char* example = "";
     unsigned globals = 0;
+    // The words after `--` are a command to run in a container (exec), not
+    // mldeploy's: they reach the runner untouched, in GlobalOptions::command_args,
+    // and `usage` (e.g. "[OPTIONS] [SERVICE] -- CMD [ARGS...]") says so in --help.
+    bool runs_command = false;
+    const char* usage = "";
 };
 
 // The stack file the command means: `positional` (up's argument), -f, or

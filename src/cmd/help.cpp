@@ -26,9 +26,14 @@ std::string join(const std::vector<std::string>& words) {
 }  // namespace
 
 std::optional<std::string> command_word(const std::vector<std::string>& args) {
+    const auto i = command_word_index(args);
+    return i ? std::optional(args[*i]) : std::nullopt;
+}
+
+std::optional<std::size_t> command_word_index(const std::vector<std::string>& args) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
-        if (a == "--") return i + 1 < args.size() ? std::optional(args[i + 1]) : std::nullopt;
+        if (a == "--") return i + 1 < args.size() ? std::optional(i + 1) : std::nullopt;
         if (a.starts_with("--")) {
             if (a.find('=') == std::string::npos && takes_value(a)) ++i;
             continue;
@@ -43,7 +48,7 @@ std::optional<std::string> command_word(const std::vector<std::string>& args) {
             }
             continue;
         }
-        return a;
+        return i;
     }
     return std::nullopt;
 }
@@ -56,6 +61,10 @@ std::string unknown_command_message(const std::string& word, const std::vector<s
 
 std::string missing_command_message(const std::vector<std::string>& commands) {
     return fmt::format("no command given; the commands are: {} (mldeploy --help says more)", join(commands));
+}
+
+std::string UsageFormatter::make_usage(const CLI::App*, std::string name) const {
+    return fmt::format("Usage: {} {}\n", name, usage_);
 }
 
 std::string help_footer(const Command& command, bool own_short_f) {

@@ -357,7 +357,8 @@ void Executor::replace_service(const std::vector<plan::Replacement>& replacement
                 failures.push_back(fmt::format("{}: {}", canonical, e.what()));
             }
         }
-        auto message = fmt::format("the update of service {} failed: {}", service.name, why);
+        auto message = fmt::format("the {} of service {} failed: {}",
+                                   replacements.front().restart ? "restart" : "update", service.name, why);
         if (!rolled.empty())
             message += failures.empty()
                            ? fmt::format(

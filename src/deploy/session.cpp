@@ -41,8 +41,9 @@ Session::Session(engine::Engine& engine, const stack::Stack& stack, util::Output
     : engine_(engine), stack_(stack), out_(out), options_(std::move(options)), with_(with) {}
 
 plan::Plan Session::plan_containers(const ImageIds& ids, const plan::Observed& observed) const {
-    return plan::make_plan(stack_, observed, desired_hashes(stack_, ids),
-                           plan::PlanOptions{options_.replica_counts, options_.counts_only, options_.drain});
+    return plan::make_plan(
+        stack_, observed, desired_hashes(stack_, ids),
+        plan::PlanOptions{options_.replica_counts, options_.counts_only, options_.drain, options_.restart});
 }
 
 DeployPlan Session::plan() {

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,8 @@ struct SessionOptions {
     bool counts_only = false;
     std::map<std::string, int> replica_counts;
     std::optional<std::chrono::milliseconds> drain;  // --drain: overrides every service's budget
+    // restart: every replica of these services is rolled to a fresh container, as an update is.
+    std::set<std::string> restart;
 };
 
 // What happens to one image before the containers change.

@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mldeploy::engine {
@@ -217,6 +218,14 @@ public:
     // The same, with each line of output sent to `sink` as it comes (no total
     // timeout); returns the exit code. For `mldeploy exec` and long waits.
     virtual int exec_stream(const std::string& id, const std::vector<std::string>& command, const LogSink& sink) = 0;
+    // The same, with the output's bytes as the engine sends them, not cut into
+    // lines (`mldeploy exec`: a partial line or binary output passes unchanged).
+    // This default joins exec_stream's lines; RestEngine passes the bytes through.
+    using OutputSink = std::function<void(LogStream, std::string_view bytes)>;
+    virtual int exec_output(const std::string& id, const std::vector<std::string>& command, const OutputSink& sink) {
+        return exec_stream(id, command,
+                           [&sink](LogStream s, std::string_view line) { sink(s, std::string(line) + "\n"); });
+    }
 
     // Logs: calls `sink` per line until the stream ends (or forever with follow).
     struct LogOptions {

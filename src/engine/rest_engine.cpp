@@ -465,6 +465,11 @@ int RestEngine::exec_stream(const std::string& id, const std::vector<std::string
     return exit_code;
 }
 
+int RestEngine::exec_output(const std::string& id, const std::vector<std::string>& command, const OutputSink& sink) {
+    FrameDecoder frames([&sink](LogStream s, std::string_view payload) { sink(s, payload); });
+    return run_exec(id, command, [&frames](std::string_view chunk) { frames.feed(chunk); });
+}
+
 void RestEngine::logs(const std::string& id, const LogOptions& options, const LogSink& sink) {
     const std::string step = "read the logs of container " + id;
     LogLineDecoder decoder(sink);

@@ -70,6 +70,7 @@ public:
     std::string get_archive(const std::string& id, const std::string& path) override;
     ExecResult exec(const std::string& id, const std::vector<std::string>& command) override;
     int exec_stream(const std::string& id, const std::vector<std::string>& command, const LogSink& sink) override;
+    int exec_output(const std::string& id, const std::vector<std::string>& command, const OutputSink& sink) override;
 
     using Engine::logs;
     void logs(const std::string& id, const LogOptions& options, const LogSink& sink) override;

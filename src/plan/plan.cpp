@@ -30,7 +30,7 @@ const ObservedContainer* pick_keeper(const std::vector<const ObservedContainer*>
 
 Plan make_plan(const stack::Stack& stack, const Observed& observed, const DesiredHashes& desired,
                const std::map<std::string, int>& replica_counts) {
-    return make_plan(stack, observed, desired, PlanOptions{replica_counts, false, std::nullopt});
+    return make_plan(stack, observed, desired, PlanOptions{replica_counts, false, std::nullopt, {}});
 }
 
 Plan make_plan(const stack::Stack& stack, const Observed& observed, const DesiredHashes& desired,
@@ -71,8 +71,10 @@ Plan make_plan(const stack::Stack& stack, const Observed& observed, const Desire
             const auto* keeper = pick_keeper(claimants, wanted_hash, replica_name(stack, service.name, n));
             for (const auto* c : claimants)
                 if (c != keeper) plan.remove.push_back(*c);
-            if (!keeper->running() || (keeper->config_hash != wanted_hash && !options.counts_only))
-                plan.replace.push_back({{service.name, n}, *keeper, drain_of(&service)});
+            const bool changed = !keeper->running() || (keeper->config_hash != wanted_hash && !options.counts_only);
+            const bool restart = options.restart.contains(service.name);
+            if (changed || restart)
+                plan.replace.push_back({{service.name, n}, *keeper, drain_of(&service), restart && !changed});
         }
     }
 
@@ -98,8 +100,9 @@ std::vector<std::string> describe(const stack::Stack& stack, const Plan& plan) {
     for (const auto& r : plan.replace)
         lines.push_back(fmt::format(
             "replace replica {} ({})", replica_name(stack, r.slot.service, r.slot.replica),
-            r.old.running() ? fmt::format("config changed; the old one drains up to {}", util::format_duration(r.drain))
-                            : "not running: " + r.old.state));
+            !r.old.running() ? "not running: " + r.old.state
+                             : fmt::format("{}; the old one drains up to {}", r.restart ? "restart" : "config changed",
+                                           util::format_duration(r.drain))));
     for (const auto& c : plan.remove)
         lines.push_back(
             c.running() ? fmt::format("remove {} (drains up to {})", c.name, util::format_duration(plan.remove_drain))

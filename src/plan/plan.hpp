@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,7 @@ struct Replacement {
     ReplicaSlot slot;
     ObservedContainer old;
     std::chrono::milliseconds drain{0};  // how long the old one's requests in flight may take to end
+    bool restart = false;                // replaced because `restart` asked, not because its config changed
 };
 
 enum class BalancerAction { keep, create, recreate };
@@ -67,6 +69,8 @@ struct PlanOptions {
     std::map<std::string, int> replica_counts;       // overrides the stack's replicas per service (scale)
     bool counts_only = false;                        // scale: running replicas are kept whatever their config
     std::optional<std::chrono::milliseconds> drain;  // overrides every service's drain budget (--drain)
+    // `restart`: every replica of these services is replaced, also one that runs the wanted config.
+    std::set<std::string> restart;
 };
 
 Plan make_plan(const stack::Stack& stack, const Observed& observed, const DesiredHashes& desired,

@@ -35,6 +35,15 @@ TEST_CASE("the command word skips global options and their values") {
     CHECK(command_word({"--", "up"}) == "up");
     CHECK_FALSE(command_word({}).has_value());
     CHECK_FALSE(command_word({"-q", "--help"}).has_value());
+    CHECK(command_word_index({"-s", "movies", "exec", "--", "ls"}) == 2u);
+}
+
+TEST_CASE("exec: the words after `--` are the command's; without them it exits 2 before touching the engine") {
+    CHECK(run({"exec", "m"}) == 2);
+    CHECK(run({"-H", "unix:///nonexistent.sock", "exec", "m", "--"}) == 2);
+    CHECK(run({"-H", "unix:///nonexistent.sock", "exec", "--no-such-option", "--", "ls"}) == 2);
+    // After `--` they are the command's: no parse error, so it goes on to the engine (none there: 1).
+    CHECK(run({"-H", "unix:///nonexistent.sock", "exec", "--", "ls", "--no-such-option", "-r", "x", "--help"}) == 1);
 }
 
 TEST_CASE("an unknown command gets a did-you-mean, or the list of commands") {
@@ -47,7 +56,7 @@ TEST_CASE("an unknown command gets a did-you-mean, or the list of commands") {
 
 TEST_CASE("unknown commands exit 2 before anything runs") {
     CHECK(run({"scal"}) == 2);
-    CHECK(run({"-f", "stack.toml", "exec", "m"}) == 2);
+    CHECK(run({"-f", "stack.toml", "exce", "m"}) == 2);
     CHECK(run({"frobnicate"}) == 2);
     CHECK(run({}) == 2);
     CHECK(run({"-q"}) == 2);
@@ -65,6 +74,10 @@ TEST_CASE("a command's --help lists the global options it reads and an example")
     CHECK(footer.find("--format") == std::string::npos);
     CHECK(footer.find("-q, --quiet") != std::string::npos);
     CHECK(footer.find("Example:\n  mldeploy scale recommender --replicas 4\n") != std::string::npos);
+
+    CLI::App exec{"Run a command", "exec"};
+    CHECK(UsageFormatter("[OPTIONS] [SERVICE] -- CMD [ARGS...]").make_usage(&exec, "mldeploy exec") ==
+          "Usage: mldeploy exec [OPTIONS] [SERVICE] -- CMD [ARGS...]\n");
 
     Command logs{"logs", "", nullptr, "mldeploy logs -f", uses::file};
     const auto logs_footer = help_footer(logs, true);

@@ -147,12 +147,14 @@ TEST_CASE("Podman: a log request that answers nothing is asked again, 3 more tim
     }
 }
 
-TEST_CASE("exec_stream sends each line as it comes and returns the exit code; exec collects") {
+TEST_CASE(
+    "exec_stream sends each line as it comes and returns the exit code; exec collects; exec_output passes bytes") {
     FakeEngineServer server([](const FakeRequest& r) {
         if (r.target.ends_with("/containers/c/exec")) return FakeAnswer{201, R"({"Id":"e1"})"};
         if (r.target.ends_with("/exec/e1/start"))
-            return FakeAnswer{200, frame(1, "draining") + frame(1, " 3\ndone\n") + frame(2, "warn\n"),
-                              "application/vnd.docker.raw-stream"};
+            return FakeAnswer{
+                200, frame(1, "draining") + frame(1, " 3\ndone\n") + frame(2, "warn\n") + frame(1, "no newline"),
+                "application/vnd.docker.raw-stream"};
         if (r.target.ends_with("/exec/e1/json")) return FakeAnswer{200, R"({"Running":false,"ExitCode":7})"};
         return error(404, "unexpected " + r.target);
     });
@@ -170,10 +172,18 @@ TEST_CASE("exec_stream sends each line as it comes and returns the exit code; ex
         CHECK(code == 7);
         CHECK(lines == std::vector<std::pair<LogStream, std::string>>{{LogStream::stdout_, "draining 3"},
                                                                       {LogStream::stdout_, "done"},
-                                                                      {LogStream::stderr_, "warn"}});
+                                                                      {LogStream::stderr_, "warn"},
+                                                                      {LogStream::stdout_, "no newline"}});
         const ExecResult result = engine->exec("c", {"true"});
         CHECK(result.exit_code == 7);
-        CHECK(result.output == "draining 3\ndone\nwarn\n");
+        CHECK(result.output == "draining 3\ndone\nwarn\nno newline");
+        // exec_output (mldeploy exec): each frame's bytes as they are, no line cut and none added.
+        std::string out, err;
+        CHECK(engine->exec_output("c", {"sh"}, [&](LogStream s, std::string_view b) {
+            (s == LogStream::stderr_ ? err : out).append(b);
+        }) == 7);
+        CHECK(out == "draining 3\ndone\nno newline");
+        CHECK(err == "warn\n");
     }
     const auto requests = server.requests();
     REQUIRE(!requests.empty());

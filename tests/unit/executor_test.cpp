@@ -225,6 +225,77 @@ TEST_SUITE("executor") {
         }
     }
 
+    TEST_CASE("executor: restart replaces every replica once, one at a time, and keeps the balancer") {
+        World w;
+        const auto stack = demo_stack(3);
+        w.up(stack);
+        std::map<std::string, std::string> old_ids, old_addresses;
+        for (auto& [name, c] : w.replicas()) {
+            old_ids[name] = c.id;
+            old_addresses[name] = w.address_of(c.id);
+        }
+        REQUIRE(old_ids.size() == 3);
+        const auto balancer = w.id_of("demo-balancer");
+        const auto from = static_cast<long>(w.engine.calls().size());
+        deploy::SessionOptions restart;
+        restart.counts_only = true;
+        restart.restart = {"llm"};
+
+        SUBCASE("each new replica is ready before its old one leaves; the next starts after that") {
+            w.up(stack, restart);
+            const auto now = w.replicas();
+            CHECK(now.size() == 3);
+            for (auto& [name, id] : old_ids) {
+                REQUIRE(now.contains(name));
+                CHECK(now.at(name).id != id);
+                CHECK(now.at(name).state == "running");
+                CHECK(now.at(name).env.at("MODEL") == "v1");  // the same configuration, a fresh container
+                CHECK_FALSE(w.engine.container(id));
+            }
+            CHECK(w.id_of("demo-balancer") == balancer);
+            const auto calls = w.engine.calls();
+            std::vector<std::string> created;
+            for (auto i = static_cast<std::size_t>(from); i < calls.size(); ++i)
+                if (calls[i].method == "create_container") created.push_back(calls[i].target);
+            CHECK(created == std::vector<std::string>{"demo-llm-1-next", "demo-llm-2-next", "demo-llm-3-next"});
+            long previous_stop = from;
+            for (int n = 1; n <= 3; ++n) {
+                const auto name = "demo-llm-" + std::to_string(n);
+                const auto create = index_of(calls, call_is("create_container", name + "-next"), from);
+                const auto stop = index_of(calls, call_is("stop_container", name), from);
+                REQUIRE(create >= 0);
+                REQUIRE(stop >= 0);
+                CHECK(create > previous_stop);  // one at a time
+                // Between them, the reload that takes the old one out and drains it.
+                const auto reload = index_of(
+                    calls, [&](const Call& c) { return is_reload(c) && drains(c, old_addresses.at(name)); }, create);
+                REQUIRE(reload >= 0);
+                CHECK(reload < stop);
+                CHECK_FALSE(contains(calls[static_cast<std::size_t>(reload)].args[4], old_addresses.at(name)));
+                previous_stop = stop;
+            }
+            // The balancer sends to the new replicas only.
+            const auto last = reloads(w.engine).back().args[4];
+            for (auto& [name, c] : now) CHECK(contains(last, w.address_of(c.id)));
+        }
+        SUBCASE("the 2nd new replica never gets healthy: every slot runs its old container again") {
+            w.prober.never_healthy("demo-llm-2-next");
+            const auto error = error_of([&] { w.up(stack, restart); });
+            CHECK(contains(error, "the restart of service llm failed"));
+            CHECK(contains(error, "rolled back"));
+            const auto now = w.replicas();
+            CHECK(now.size() == 3);
+            for (auto& [name, id] : old_ids) {
+                REQUIRE(now.contains(name));
+                CHECK(now.at(name).id == id);
+                CHECK(now.at(name).state == "running");
+            }
+            CHECK(w.id_of("demo-balancer") == balancer);
+            const auto last = reloads(w.engine).back().args[4];
+            for (auto& [name, id] : old_ids) CHECK(contains(last, w.address_of(id)));
+        }
+    }
+
     TEST_CASE("executor: the old replica drains what it holds before it is stopped") {
         World w;
         auto v1 = demo_stack(2);

@@ -153,6 +153,50 @@ TEST_SUITE("session") {
         }
     }
 
+    TEST_CASE("session: restart plans every replica of the named services anew, and nothing else") {
+        World w;
+        w.engine.add_image("acme/embed:1", "sha256:embed1");
+        auto stack = demo_stack(2);
+        stack::Service embed;
+        embed.name = "embed";
+        embed.image = "acme/embed:1";
+        embed.port = 9000;
+        stack.services.push_back(embed);
+        stack.balancer.routes = {{"/v1/embeddings", "embed"}, {"/", "llm"}};
+        w.up(stack);
+        const auto before = w.engine.mutating_calls().size();
+
+        deploy::SessionOptions options;
+        options.counts_only = true;
+        options.replica_counts = {{"llm", 2}, {"embed", 1}};
+        options.restart = {"llm"};
+        auto session = w.session(stack, options);
+        const auto plan = session.plan();
+        CHECK(session.describe(plan) == std::vector<std::string>{
+                                            "replace replica demo-llm-1 (restart; the old one drains up to 5m)",
+                                            "replace replica demo-llm-2 (restart; the old one drains up to 5m)",
+                                        });
+        CHECK(plan.containers.balancer == plan::BalancerAction::keep);
+        for (const auto& r : plan.containers.replace) CHECK(r.restart);
+        CHECK(w.engine.mutating_calls().size() == before);
+
+        SUBCASE("every model service") {
+            options.restart = {"llm", "embed"};
+            auto all = w.session(stack, options);
+            const auto lines = all.describe(all.plan());
+            CHECK(lines.size() == 3);
+            CHECK(std::find(lines.begin(), lines.end(),
+                            "replace replica demo-embed-1 (restart; the old one drains up to 5m)") != lines.end());
+        }
+        SUBCASE("a replica that is not running is replaced as such, not drained") {
+            w.engine.kill("demo-llm-2", 1);
+            auto again = w.session(stack, options);
+            const auto lines = again.describe(again.plan());
+            REQUIRE(lines.size() == 2);
+            CHECK(lines[1] == "replace replica demo-llm-2 (not running: exited)");
+        }
+    }
+
     TEST_CASE("session: a stack that was never deployed has no deployed stack") {
         World w;
         CHECK_FALSE(deploy::load_deployed_stack(w.engine, "demo"));
