@@ -33,8 +33,14 @@ json one_of(const std::vector<std::string>& values, const std::string& descripti
             {"description", description}};
 }
 
+// An integer, or a quoted variable ("${PORT}") that gives one. The bounds apply to
+// integers only and the pattern to strings only.
 json integer(long long minimum, long long maximum, const std::string& description) {
-    return {{"type", "integer"}, {"minimum", minimum}, {"maximum", maximum}, {"description", description}};
+    return {{"type", json::array({"integer", "string"})},
+            {"minimum", minimum},
+            {"maximum", maximum},
+            {"pattern", "^" + interpolated + "$"},
+            {"description", description}};
 }
 
 // An object with exactly the keys in `allowed` (the loader's list); `properties`
