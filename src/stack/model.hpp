@@ -73,6 +73,7 @@ struct Service {
 struct Route {
     std::string path;  // starts with '/'
     std::string service;
+    bool strip_prefix = false;  // the model sees /v1/predict as /predict
 };
 
 struct Balancer {

@@ -219,6 +219,14 @@ std::optional<Located<double>> TableReader::number(std::string_view key, Need ne
     return std::nullopt;
 }
 
+std::optional<Located<bool>> TableReader::boolean(std::string_view key, Need need) const {
+    const toml::node* node = find(key, need);
+    if (node == nullptr) return std::nullopt;
+    if (const auto* flag = node->as_boolean()) return Located<bool>{flag->get(), ctx_.pos_of(*node)};
+    wrong_type(key, *node, "true or false");
+    return std::nullopt;
+}
+
 std::optional<Located<Millis>> TableReader::duration(std::string_view key, Need need) const {
     const toml::node* node = find(key, need);
     if (node == nullptr) return std::nullopt;
