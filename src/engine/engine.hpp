@@ -149,6 +149,10 @@ struct BuildRequest {
     std::map<std::string, std::string> args;
     std::string context_tar;  // a tar of the build context
     Labels labels;            // set on the built image
+    // For a failed build's message: the file as the user knows it ("model/Containerfile")
+    // and its text, to name the failing instruction's line.
+    std::string dockerfile_label;
+    std::string dockerfile_text;
 };
 
 struct ImageDetails {
@@ -175,6 +179,8 @@ public:
     virtual std::optional<ImageDetails> inspect_image(const std::string& reference) = 0;
     virtual std::string build_image(const BuildRequest& request, const ProgressSink& progress) = 0;
     virtual void pull_image(const std::string& reference, const ProgressSink& progress) = 0;
+    // Gives the image `image` (an id or reference) the name `reference` too.
+    virtual void tag_image(const std::string& image, const std::string& reference) = 0;
 
     // Networks
     virtual std::vector<NetworkSummary> list_networks(const Labels& label_filter) = 0;
