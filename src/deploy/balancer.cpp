@@ -170,8 +170,7 @@ std::string proc_net_tcp_address(const std::string& address_with_port) {
     return hex + fmt::format(":{:04X}", port);
 }
 
-void throw_with_logs(engine::Engine& engine, const std::string& id, const std::string& what,
-                     const std::string& hint) {
+void throw_with_logs(engine::Engine& engine, const std::string& id, const std::string& what, const std::string& hint) {
     // More lines than are shown: a model that logs every health probe would fill the
     // last 20 with copies of that line; collapsed, its own output shows above them.
     std::vector<std::string> lines;

@@ -216,7 +216,7 @@ void Executor::wait_ready(const stack::Service& service, const std::string& id, 
     const auto timeout = health ? health->timeout : std::chrono::milliseconds(1000);
     const auto deadline = clock_.now() + budget;
     std::string last_problem = "not started";
-    ProbeResult last_probe;  // the last answer, for the hint
+    ProbeResult last_probe;    // the last answer, for the hint
     std::string address;       // known once the replica runs
     bool cheap_probe = false;  // the route to `address` is a direct GET
     auto last_crash_check = clock_.now();

@@ -31,7 +31,8 @@ std::string address_of(std::string_view hex) {
     for (std::size_t i = 0; i < 10; ++i) mapped = mapped && bytes[i] == 0;
     if (mapped) return fmt::format("::ffff:{}.{}.{}.{}", bytes[12], bytes[13], bytes[14], bytes[15]);
     std::string out;
-    for (std::size_t i = 0; i < 16; i += 2) out += fmt::format("{}{:x}", i == 0 ? "" : ":", bytes[i] << 8 | bytes[i + 1]);
+    for (std::size_t i = 0; i < 16; i += 2)
+        out += fmt::format("{}{:x}", i == 0 ? "" : ":", bytes[i] << 8 | bytes[i + 1]);
     return out;
 }
 
@@ -68,9 +69,10 @@ std::vector<ListeningSocket> parse_listening(std::string_view text) {
 std::string health_hint(const ProbeResult& last, const std::string& path, int port,
                         const std::vector<ListeningSocket>& listening, bool listening_known) {
     if (last.status != 0)
-        return fmt::format("hint: the model answers on port {}, but GET {} returned {}, not 2xx: is "
-                           "health.path the model's health page?",
-                           port, path, last.status);
+        return fmt::format(
+            "hint: the model answers on port {}, but GET {} returned {}, not 2xx: is "
+            "health.path the model's health page?",
+            port, path, last.status);
     if (!listening_known) return "";
     std::vector<std::string> on_port;
     std::vector<int> other_ports;
@@ -84,9 +86,10 @@ std::string health_hint(const ProbeResult& last, const std::string& path, int po
         reachable = reachable || !is_loopback(socket.address);
     }
     if (!on_port.empty() && !reachable)
-        return fmt::format("hint: the model listens only on {}:{} inside its container, which nothing outside "
-                           "it reaches; make it listen on 0.0.0.0 (all addresses)",
-                           on_port.front(), port);
+        return fmt::format(
+            "hint: the model listens only on {}:{} inside its container, which nothing outside "
+            "it reaches; make it listen on 0.0.0.0 (all addresses)",
+            on_port.front(), port);
     if (on_port.empty()) {
         std::string hint = fmt::format(
             "hint: nothing listens on port {} in the replica yet; a model that loads slowly needs a longer "

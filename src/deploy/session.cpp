@@ -95,8 +95,11 @@ DeployPlan Session::plan() {
         p.images.push_back(std::move(step));
     }
     const auto balancer = engine_.image_id(stack_.balancer.image);
-    p.images.push_back({"", stack_.balancer.image, balancer ? ImageStep::Action::use : ImageStep::Action::pull,
-                        balancer ? "" : "the engine has no such image", {}});
+    p.images.push_back({"",
+                        stack_.balancer.image,
+                        balancer ? ImageStep::Action::use : ImageStep::Action::pull,
+                        balancer ? "" : "the engine has no such image",
+                        {}});
     p.image_ids.balancer = balancer.value_or(kPendingImage);
     p.observed = observe_stack(engine_, stack_);
     p.containers = plan_containers(p.image_ids, p.observed);
@@ -111,8 +114,8 @@ std::vector<std::string> Session::describe(const DeployPlan& p) const {
         else if (step.action == ImageStep::Action::pull)
             lines.push_back(fmt::format("pull image {} ({})", step.reference, step.reason));
         else if (step.action == ImageStep::Action::reuse)
-            lines.push_back(fmt::format("use the image of service {} for {} (the same build)", step.same_as,
-                                        step.reference));
+            lines.push_back(
+                fmt::format("use the image of service {} for {} (the same build)", step.same_as, step.reference));
     }
     auto containers = plan::describe(stack_, p.containers);
     if (!lines.empty() && p.containers.empty()) return lines;
@@ -132,8 +135,8 @@ void Session::apply(const DeployPlan& p) {
             // Built once, for the first service: the same image under this one's name too.
             id = ids.services.at(step.same_as);
             if (step.reference != stack_.find_service(step.same_as)->image) engine_.tag_image(id, step.reference);
-            out_.step(fmt::format("using the image of service {} for {} (the same build)", step.same_as,
-                                  step.reference));
+            out_.step(
+                fmt::format("using the image of service {} for {} (the same build)", step.same_as, step.reference));
         } else if (!step.service.empty() && stack_.find_service(step.service)->build) {
             out_.step(fmt::format("image {} is up to date (context unchanged)", step.reference));
         }

@@ -33,7 +33,7 @@ struct ImageStep {
     std::string service;  // empty for the balancer's image
     std::string reference;
     Action action = Action::use;
-    std::string reason;  // why a build or pull is needed
+    std::string reason;   // why a build or pull is needed
     std::string same_as;  // reuse: the service built from the same context, dockerfile and args
 };
 

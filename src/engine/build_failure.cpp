@@ -198,7 +198,8 @@ std::string describe_build_failure(BuildFailure failure, const BuildFailureConte
     // The instruction as written in the file, and its line.
     const auto listed = instructions(context.dockerfile_text);
     int line = failure.line;
-    if (line == 0 && !failure.instruction.empty()) line = instruction_line(context.dockerfile_text, failure.instruction);
+    if (line == 0 && !failure.instruction.empty())
+        line = instruction_line(context.dockerfile_text, failure.instruction);
     if (line > 0) {
         for (const auto& candidate : listed)
             if (candidate.line == line) failure.instruction = std::string(trim(candidate.text));

@@ -38,10 +38,10 @@ bool useful_build_line(std::string_view line);
 int instruction_line(std::string_view dockerfile_text, std::string_view instruction);
 
 struct BuildFailureContext {
-    std::string dockerfile_label;   // the file as the user knows it; empty: "Containerfile"
-    std::string dockerfile_text;    // empty: no line numbers
-    std::string last_step;          // the instruction of the last progress line, if any
-    std::deque<std::string> tail;   // the last lines of output
+    std::string dockerfile_label;  // the file as the user knows it; empty: "Containerfile"
+    std::string dockerfile_text;   // empty: no line numbers
+    std::string last_step;         // the instruction of the last progress line, if any
+    std::deque<std::string> tail;  // the last lines of output
 };
 
 // "FILE:LINE: INSTRUCTION: REASON", then the last lines of output.

@@ -23,8 +23,8 @@ using namespace reply;
 namespace {
 
 BuildFailureContext failure_context(const BuildRequest& request, const ProgressReader& reader) {
-    return {request.dockerfile_label.empty() ? request.dockerfile : request.dockerfile_label,
-            request.dockerfile_text, reader.last_step(), reader.tail()};
+    return {request.dockerfile_label.empty() ? request.dockerfile : request.dockerfile_label, request.dockerfile_text,
+            reader.last_step(), reader.tail()};
 }
 
 std::string join(const std::vector<std::string>& words) {

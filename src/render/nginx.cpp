@@ -82,7 +82,8 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
             matches = {"= " + route.path, route.path + "/"};
         for (const auto& match : matches) {
             data r;
-            if (auto rewrite = strip_rewrite(route, match.starts_with("= ")); !rewrite.empty()) r.set("rewrite", rewrite);
+            if (auto rewrite = strip_rewrite(route, match.starts_with("= ")); !rewrite.empty())
+                r.set("rewrite", rewrite);
             r.set("index", std::to_string(++index));
             r.set("match", match);
             r.set("service", route.service);

@@ -173,8 +173,9 @@ json balancer_schema() {
                         {"service", {{"type", "string"}, {"description", "A service of this stack."}}},
                         {"strip_prefix",
                          {{"type", "boolean"},
-                          {"description", "Send the path to the service without the prefix: /v1/predict as "
-                                          "/predict (default false)."}}}},
+                          {"description",
+                           "Send the path to the service without the prefix: /v1/predict as "
+                           "/predict (default false)."}}}},
                        {"path", "service"}, "A path prefix and the service it goes to.");
     return table(keys::balancer,
                  {{"image", patterned(image_pattern, "The balancer's image (default docker.io/library/nginx:stable).")},

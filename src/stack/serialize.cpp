@@ -176,8 +176,8 @@ Stack stack_from_json(const json& j) {
     b.max_body_bytes = bj.at("max_body_bytes").get<std::int64_t>();
     b.timeout = Millis(bj.at("timeout_ms").get<long>());
     for (const auto& r : bj.at("routes"))
-        b.routes.push_back({r.at("path").get<std::string>(), r.at("service").get<std::string>(),
-                            r.value("strip_prefix", false)});
+        b.routes.push_back(
+            {r.at("path").get<std::string>(), r.at("service").get<std::string>(), r.value("strip_prefix", false)});
     return stack;
 }
 

@@ -16,10 +16,11 @@ using namespace mldeploy::engine;
 namespace {
 
 // The Containerfile of the recordings (a RUN continued over two lines).
-const std::string kRunFails = "FROM localhost/mldeploy/python:3.11\n"
-                              "# a comment\n"
-                              "RUN echo hello && \\\n"
-                              "    ls /nonexistent-msgs11\n";
+const std::string kRunFails =
+    "FROM localhost/mldeploy/python:3.11\n"
+    "# a comment\n"
+    "RUN echo hello && \\\n"
+    "    ls /nonexistent-msgs11\n";
 
 std::string recorded(const std::string& name) {
     std::ifstream in(std::filesystem::path(MLDEPLOY_TEST_DATA) / "builds" / name, std::ios::binary);
@@ -56,8 +57,9 @@ TEST_SUITE("build failures") {
 
     TEST_CASE("the same on Docker reads the same") {
         const auto message = message_for("docker-run-fails.jsonl", kRunFails, false);
-        CHECK(message.starts_with("model/Containerfile:3: RUN echo hello && ls /nonexistent-msgs11: the command "
-                                  "returned a non-zero code: 2\nlast lines of output:\n"));
+        CHECK(
+            message.starts_with("model/Containerfile:3: RUN echo hello && ls /nonexistent-msgs11: the command "
+                                "returned a non-zero code: 2\nlast lines of output:\n"));
         // Docker's colours for the command's stderr are gone.
         CHECK(message.ends_with("\n  hello\n  ls: cannot access '/nonexistent-msgs11': No such file or directory"));
     }
@@ -91,7 +93,8 @@ TEST_SUITE("build failures") {
     }
 
     TEST_CASE("an instruction not found in the file: no line, the engine's text") {
-        const auto failure = parse_podman_build_error("building at STEP \"RUN $X\": while running runtime: exit status 1");
+        const auto failure =
+            parse_podman_build_error("building at STEP \"RUN $X\": while running runtime: exit status 1");
         CHECK(describe_build_failure(failure, {"", "FROM x\nRUN ${X}\n", "", {}}) ==
               "Containerfile: RUN $X: the command returned a non-zero code: 1");
     }

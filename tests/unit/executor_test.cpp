@@ -121,8 +121,9 @@ TEST_SUITE("executor") {
                                      "   0: 0100007F:1F40 00000000:0000 0A 00000000:00000000 00:00000000 0 0 0 1\n"});
             const auto error = error_of([&] { w.up(stack); });
             CHECK(contains(error, "hint: the model listens only on 127.0.0.1:8000 inside its container"));
-            CHECK(contains(error, "| loading weights\n    | listening on 127.0.0.1:8000\n"
-                                  "    | 127.0.0.1 - - [11:44:29] GET /healthz\n    | (repeated 29 times)"));
+            CHECK(contains(error,
+                           "| loading weights\n    | listening on 127.0.0.1:8000\n"
+                           "    | 127.0.0.1 - - [11:44:29] GET /healthz\n    | (repeated 29 times)"));
         }
         SUBCASE("a wrong health path: the status it got, and no exec") {
             w.prober.never_healthy("demo-llm-1", 404);

@@ -16,8 +16,7 @@ namespace {
 
 const std::set<std::string> kMutating{"create_network", "remove_network",   "create_container", "start_container",
                                       "stop_container", "remove_container", "rename_container", "put_archive",
-                                      "exec",           "build_image",      "pull_image",
-                                      "tag_image"};
+                                      "exec",           "build_image",      "pull_image",       "tag_image"};
 
 bool labels_match(const engine::Labels& labels, const engine::Labels& filter) {
     return std::all_of(filter.begin(), filter.end(), [&](const auto& kv) {

@@ -71,7 +71,8 @@ TEST_SUITE("health hints") {
     TEST_CASE("repeated log lines collapse; lines differing only in digits are repeats") {
         std::vector<std::string> lines{"loading weights", "Traceback: boom"};
         for (int i = 10; i < 30; ++i)
-            lines.push_back("127.0.0.1 - - [02/Dec/2026 11:44:" + std::to_string(i) + "] \"GET /health HTTP/1.1\" 404 -");
+            lines.push_back("127.0.0.1 - - [02/Dec/2026 11:44:" + std::to_string(i) +
+                            "] \"GET /health HTTP/1.1\" 404 -");
         lines.emplace_back("a last line");
         CHECK(collapse_repeats(lines) ==
               std::vector<std::string>{"loading weights", "Traceback: boom",

@@ -116,7 +116,11 @@ Case strip_prefix() {
 }
 
 std::vector<Case> all_cases() {
-    return {one_service_two_replicas(), two_services_least_conn(), no_replicas_503(), ip_hash(), random_two(),
+    return {one_service_two_replicas(),
+            two_services_least_conn(),
+            no_replicas_503(),
+            ip_hash(),
+            random_two(),
             strip_prefix()};
 }
 

@@ -122,7 +122,8 @@ TEST_SUITE("session") {
         session.apply(plan);
         const auto calls = w.engine.mutating_calls();
         CHECK(std::count_if(calls.begin(), calls.end(), [](const auto& c) { return c.method == "build_image"; }) == 1);
-        CHECK(index_of(calls, call_is("tag_image", "acme/rerank:dev")) > index_of(calls, call_is("build_image", "acme/embed:dev")));
+        CHECK(index_of(calls, call_is("tag_image", "acme/rerank:dev")) >
+              index_of(calls, call_is("build_image", "acme/embed:dev")));
         const auto embed_id = w.engine.inspect_image("acme/embed:dev")->id;
         CHECK(w.engine.inspect_image("acme/rerank:dev")->id == embed_id);
         REQUIRE(w.engine.container("demo-rerank-1"));

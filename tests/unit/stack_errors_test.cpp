@@ -117,8 +117,9 @@ TEST_SUITE("stack errors: keys and types") {
     }
 
     TEST_CASE("a quoted variable where an integer belongs: its value must be one") {
-        const std::string text = "name = \"movies\"\n[services.recommender]\nimage = \"x\"\nport = \"${PORT}\"\n"
-                                 "replicas = \"${N:-2}\"\n[balancer]\nport = 8080\n";
+        const std::string text =
+            "name = \"movies\"\n[services.recommender]\nimage = \"x\"\nport = \"${PORT}\"\n"
+            "replicas = \"${N:-2}\"\n[balancer]\nport = 8080\n";
         auto stack = load_stack_text(text, "stack.toml", fake_env({{"PORT", "5001"}}));
         CHECK(stack.services.at(0).port == 5001);
         CHECK(stack.services.at(0).replicas == 2);
