@@ -1,6 +1,7 @@
 #include "deploy/balancer.hpp"
 
 #include "deploy/errors.hpp"
+#include "deploy/health_hint.hpp"
 #include "deploy/stack_state.hpp"
 #include "plan/labels.hpp"
 #include "stack/serialize.hpp"
@@ -17,6 +18,9 @@
 
 namespace mldeploy::deploy {
 namespace {
+
+constexpr int kLogLinesRead = 200;
+constexpr std::size_t kLogLinesShown = 20;
 
 // One exec in the balancer does a whole reload, and the drain after it (each
 // exec costs several engine round trips):
@@ -160,18 +164,23 @@ std::string proc_net_tcp_address(const std::string& address_with_port) {
     return hex + fmt::format(":{:04X}", port);
 }
 
-void throw_with_logs(engine::Engine& engine, const std::string& id, const std::string& what) {
-    std::string tail;
+void throw_with_logs(engine::Engine& engine, const std::string& id, const std::string& what, const std::string& hint) {
+    // More lines than are shown: a model that logs every health probe would fill the
+    // last 20 with copies of that line; collapsed, its own output shows above them.
+    std::vector<std::string> lines;
     try {
-        engine.logs(id, false, 20, [&](engine::LogStream, std::string_view line) {
+        engine.logs(id, false, kLogLinesRead, [&](engine::LogStream, std::string_view line) {
             if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
-            tail += "\n    | ";
-            tail += line;
+            lines.emplace_back(line);
         });
     } catch (const std::exception&) {
         // The logs are a courtesy; the failure itself is what must reach the user.
     }
-    throw DeployError(what +
+    lines = collapse_repeats(lines);
+    std::string tail;
+    for (std::size_t i = lines.size() > kLogLinesShown ? lines.size() - kLogLinesShown : 0; i < lines.size(); ++i)
+        tail += "\n    | " + lines[i];
+    throw DeployError(what + (hint.empty() ? "" : "\n  " + hint) +
                       (tail.empty() ? "\n    (the container wrote no log lines)" : "\n  its last log lines:" + tail));
 }
 

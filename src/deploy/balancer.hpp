@@ -100,7 +100,9 @@ void stop_balancer_gracefully(engine::Engine& engine, const std::string& id, std
 // How long before a reload clients get answers that close their connections.
 inline constexpr std::chrono::milliseconds kConnectionDrain{300};
 
-// Throws DeployError: `what`, then the container's last log lines (or that it wrote none).
-[[noreturn]] void throw_with_logs(engine::Engine& engine, const std::string& id, const std::string& what);
+// Throws DeployError: `what`, a `hint` line if any, then the container's last log
+// lines with repeated lines collapsed (or that it wrote none).
+[[noreturn]] void throw_with_logs(engine::Engine& engine, const std::string& id, const std::string& what,
+                                  const std::string& hint = "");
 
 }  // namespace mldeploy::deploy

@@ -1,6 +1,7 @@
 #include "deploy/executor.hpp"
 
 #include "deploy/errors.hpp"
+#include "deploy/health_hint.hpp"
 #include "plan/labels.hpp"
 #include "plan/specs.hpp"
 
@@ -188,6 +189,23 @@ void Executor::stop_and_remove(const std::string& id, const std::string& name) {
     out_.done(fmt::format("removed {}", name));
 }
 
+std::string Executor::unhealthy_hint(const stack::Service& service, const std::string& id, const std::string& path,
+                                     const ProbeResult& last) {
+    std::vector<ListeningSocket> listening;
+    bool known = false;
+    if (last.status == 0) {
+        // What the replica listens on, from inside it: 127.0.0.1 only, or not yet.
+        try {
+            const auto result = engine_.exec(id, kListeningCommand);
+            listening = parse_listening(result.output);
+            known = result.output.find("local_address") != std::string::npos;
+        } catch (const std::exception&) {
+            // A hint is a courtesy (the image may have no cat); the failure is told without it.
+        }
+    }
+    return health_hint(last, path, service.port, listening, known);
+}
+
 void Executor::wait_ready(const stack::Service& service, const std::string& id, const std::string& name) {
     const auto& health = service.health;
     const auto budget = health ? health->start_period + health->interval * health->retries
@@ -198,6 +216,7 @@ void Executor::wait_ready(const stack::Service& service, const std::string& id, 
     const auto timeout = health ? health->timeout : std::chrono::milliseconds(1000);
     const auto deadline = clock_.now() + budget;
     std::string last_problem = "not started";
+    ProbeResult last_probe;    // the last answer, for the hint
     std::string address;       // known once the replica runs
     bool cheap_probe = false;  // the route to `address` is a direct GET
     auto last_crash_check = clock_.now();
@@ -222,6 +241,7 @@ void Executor::wait_ready(const stack::Service& service, const std::string& id, 
         if (!address.empty()) {
             const auto probe = prober_.container_get(address, service.port, path, timeout);
             if (health ? probe.ok() : probe.status != 0) return;
+            last_probe = probe;
             last_problem = probe.status ? fmt::format("GET {} answered {}", path, probe.status)
                                         : fmt::format("GET {} on port {}: {}", path, service.port, probe.error);
             // A replica that crashed does not answer; notice it rather than wait out the budget.
@@ -240,7 +260,8 @@ void Executor::wait_ready(const stack::Service& service, const std::string& id, 
     throw_with_logs(engine_, id,
                     fmt::format("replica {} did not become {} within {}s (last: {})", name,
                                 health ? "healthy" : "ready (its port never answered)",
-                                std::chrono::duration_cast<std::chrono::seconds>(budget).count(), last_problem));
+                                std::chrono::duration_cast<std::chrono::seconds>(budget).count(), last_problem),
+                    address.empty() ? "" : unhealthy_hint(service, id, path, last_probe));
 }
 
 Executor::Member Executor::start_replica(const stack::Service& service, int replica, const std::string& name,

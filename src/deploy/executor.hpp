@@ -64,6 +64,9 @@ private:
     Member start_replica(const stack::Service& service, int replica, const std::string& name,
                          const std::string& image_id);
     void wait_ready(const stack::Service& service, const std::string& id, const std::string& name);
+    // What a replica that never got healthy looks like (deploy/health_hint.hpp).
+    std::string unhealthy_hint(const stack::Service& service, const std::string& id, const std::string& path,
+                               const ProbeResult& last);
     std::string replica_address(const stack::Service& service, const std::string& id);
     void stop_and_remove(const std::string& id, const std::string& name);
 

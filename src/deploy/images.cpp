@@ -6,6 +6,10 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 namespace mldeploy::deploy {
 namespace {
 
@@ -19,6 +23,23 @@ std::optional<std::string> image_built_from(engine::Engine& engine, const std::s
     return image->id;
 }
 
+// The Containerfile as the user names it (relative to the current folder, where the
+// stack file usually is) and its text, for a failed build's "FILE:LINE:" (empty text
+// when it cannot be read: the message then has no line).
+void describe_dockerfile(const stack::Build& build, engine::BuildRequest& request) {
+    namespace fs = std::filesystem;
+    fs::path file = build.context / (build.dockerfile.empty() ? "Containerfile" : build.dockerfile);
+    std::error_code error;
+    if (build.dockerfile.empty() && !fs::exists(file, error)) file = build.context / "Dockerfile";
+    const fs::path relative = file.lexically_proximate(fs::current_path(error));
+    const bool inside = !relative.empty() && *relative.begin() != "..";
+    request.dockerfile_label = (inside ? relative : file).string();
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    request.dockerfile_text = text.str();
+}
+
 }  // namespace
 
 std::string build_service_image(engine::Engine& engine, const stack::Service& service, util::Output& out) {
@@ -30,6 +51,7 @@ std::string build_service_image(engine::Engine& engine, const stack::Service& se
     request.dockerfile = build.dockerfile;
     request.args = build.args;
     request.context_tar = std::move(packed.tar);
+    describe_dockerfile(build, request);
     // The hash of exactly the tar sent: a file changed while it was packed
     // gives a label that no longer matches, so the next `up` builds again.
     request.labels[plan::label::build_hash] = packed.hash;

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 namespace mldeploy::deploy {
 namespace {
 
@@ -26,6 +28,13 @@ bool has_kept_args(const stack::Service& service) {
     for (const auto& [key, value] : service.build->args)
         if (value == kValueInReplicas) return true;
     return false;
+}
+
+// Two services built from the same context, dockerfile and args get one build.
+std::string build_key(const stack::Build& build) {
+    std::string key = build.context.string() + '\0' + build.dockerfile;
+    for (const auto& [name, value] : build.args) key += '\0' + name + '=' + value;
+    return key;
 }
 
 }  // namespace
@@ -48,8 +57,9 @@ plan::Plan Session::plan_containers(const ImageIds& ids, const plan::Observed& o
 
 DeployPlan Session::plan() {
     DeployPlan p;
+    std::map<std::string, std::string> built_by;  // build_key -> the first service with that build
     for (const auto& service : stack_.services) {
-        ImageStep step{service.name, service.image, ImageStep::Action::use, {}};
+        ImageStep step{service.name, service.image, ImageStep::Action::use, {}, {}};
         const auto image = engine_.inspect_image(service.image);
         if (service.build && !options_.counts_only) {
             if (options_.build == BuildPolicy::always) {
@@ -74,13 +84,23 @@ DeployPlan Session::plan() {
                                 "the engine; run this command with the stack file (-f)",
                                 service.image, service.name));
         }
+        if (service.build) {
+            const auto [first, inserted] = built_by.emplace(build_key(*service.build), service.name);
+            if (!inserted && step.action == ImageStep::Action::build) {
+                step.action = ImageStep::Action::reuse;
+                step.same_as = first->second;
+            }
+        }
         p.image_ids.services[service.name] =
             step.action == ImageStep::Action::use ? image->id : std::string(kPendingImage);
         p.images.push_back(std::move(step));
     }
     const auto balancer = engine_.image_id(stack_.balancer.image);
-    p.images.push_back({"", stack_.balancer.image, balancer ? ImageStep::Action::use : ImageStep::Action::pull,
-                        balancer ? "" : "the engine has no such image"});
+    p.images.push_back({"",
+                        stack_.balancer.image,
+                        balancer ? ImageStep::Action::use : ImageStep::Action::pull,
+                        balancer ? "" : "the engine has no such image",
+                        {}});
     p.image_ids.balancer = balancer.value_or(kPendingImage);
     p.observed = observe_stack(engine_, stack_);
     p.containers = plan_containers(p.image_ids, p.observed);
@@ -94,6 +114,9 @@ std::vector<std::string> Session::describe(const DeployPlan& p) const {
             lines.push_back(fmt::format("build image {} ({})", step.reference, step.reason));
         else if (step.action == ImageStep::Action::pull)
             lines.push_back(fmt::format("pull image {} ({})", step.reference, step.reason));
+        else if (step.action == ImageStep::Action::reuse)
+            lines.push_back(
+                fmt::format("use the image of service {} for {} (the same build)", step.same_as, step.reference));
     }
     auto containers = plan::describe(stack_, p.containers);
     if (!lines.empty() && p.containers.empty()) return lines;
@@ -109,6 +132,12 @@ void Session::apply(const DeployPlan& p) {
             id = build_service_image(engine_, *stack_.find_service(step.service), out_);
         } else if (step.action == ImageStep::Action::pull) {
             id = ensure_image(engine_, step.reference, out_);
+        } else if (step.action == ImageStep::Action::reuse) {
+            // Built once, for the first service: the same image under this one's name too.
+            id = ids.services.at(step.same_as);
+            if (step.reference != stack_.find_service(step.same_as)->image) engine_.tag_image(id, step.reference);
+            out_.step(
+                fmt::format("using the image of service {} for {} (the same build)", step.same_as, step.reference));
         } else if (!step.service.empty() && stack_.find_service(step.service)->build) {
             out_.step(fmt::format("image {} is up to date (context unchanged)", step.reference));
         }

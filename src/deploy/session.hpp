@@ -32,11 +32,12 @@ struct SessionOptions {
 
 // What happens to one image before the containers change.
 struct ImageStep {
-    enum class Action { use, build, pull };
+    enum class Action { use, build, pull, reuse };
     std::string service;  // empty for the balancer's image
     std::string reference;
     Action action = Action::use;
-    std::string reason;  // why a build or pull is needed
+    std::string reason;   // why a build or pull is needed
+    std::string same_as;  // reuse: the service built from the same context, dockerfile and args
 };
 
 struct DeployPlan {

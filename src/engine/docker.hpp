@@ -78,6 +78,7 @@ protected:
     // Waits out a lost race for the name (see docker.cpp).
     HttpResponse send_create(const ContainerSpec& spec, const std::string& body) override;
     void add_build_options(Query& query) const override;
+    BuildFailure parse_build_error(std::string_view error) const override { return parse_docker_build_error(error); }
     std::string pull_path(const std::string& reference) const override;
     std::string push_path(const std::string& reference) const override;
     Query logs_query(const LogOptions& options) const override;

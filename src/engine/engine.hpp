@@ -157,6 +157,10 @@ struct BuildRequest {
     std::map<std::string, std::string> args;
     std::string context_tar;  // a tar of the build context
     Labels labels;            // set on the built image
+    // For a failed build's message: the file as the user knows it ("model/Containerfile")
+    // and its text, to name the failing instruction's line.
+    std::string dockerfile_label;
+    std::string dockerfile_text;
 };
 
 struct ImageDetails {
@@ -187,6 +191,8 @@ public:
     // engine reports inside a 200 stream (wrong password) is an EngineError too.
     virtual void push_image(const std::string& reference, const std::optional<RegistryAuth>& auth,
                             const ProgressSink& progress) = 0;
+    // Gives the image `image` (an id or reference) the name `reference` too.
+    virtual void tag_image(const std::string& image, const std::string& reference) = 0;
 
     // Networks
     virtual std::vector<NetworkSummary> list_networks(const Labels& label_filter) = 0;

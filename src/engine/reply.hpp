@@ -3,6 +3,7 @@
 // Podman and Docker flavours (both speak Docker-style JSON here).
 #pragma once
 
+#include "engine/build_failure.hpp"
 #include "engine/engine.hpp"
 #include "engine/stream.hpp"
 
@@ -51,9 +52,12 @@ public:
     const std::string& error() const { return error_; }
     const std::string& aux_id() const { return aux_id_; }
     const std::deque<std::string>& tail() const { return tail_; }
+    // The instruction of the last "STEP n/m: ..." line: the one that failed, if any did.
+    const std::string& last_step() const { return last_step_; }
 
 private:
     void on_line(std::string_view line) {
+        if (auto step = step_instruction(line)) last_step_ = std::move(*step);
         tail_.emplace_back(line);
         if (tail_.size() > build_tail_lines) {
             tail_.pop_front();
@@ -98,6 +102,7 @@ private:
     std::deque<std::string> tail_;
     std::string error_;
     std::string aux_id_;
+    std::string last_step_;
     LineSplitter lines_;
     JsonStreamSplitter json_;
 };

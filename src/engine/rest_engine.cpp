@@ -24,6 +24,11 @@ using namespace reply;
 
 namespace {
 
+BuildFailureContext failure_context(const BuildRequest& request, const ProgressReader& reader) {
+    return {request.dockerfile_label.empty() ? request.dockerfile : request.dockerfile_label, request.dockerfile_text,
+            reader.last_step(), reader.tail()};
+}
+
 std::string join(const std::vector<std::string>& words) {
     std::string out;
     for (const auto& w : words) {
@@ -246,13 +251,16 @@ std::string RestEngine::build_image(const BuildRequest& request, const ProgressS
         if (response.transport_error) {
             fail(step, response);
         }
-        // e.g. 500 "Cannot locate specified Dockerfile: Containerfile"
-        throw EngineError(step, error_kind(response.status, engine_error_message(response.body)), response.status,
-                          with_tail(engine_error_message(response.body), reader.tail()));
+        // e.g. 500 "Cannot locate specified Dockerfile: Containerfile", or Docker's
+        // 400 "dockerfile parse error line 2: unknown instruction: RUNN"
+        const std::string message = engine_error_message(response.body);
+        throw EngineError(step, error_kind(response.status, message), response.status,
+                          describe_build_failure(parse_build_error(message), failure_context(request, reader)));
     }
     if (!reader.error().empty()) {
         // A failed step: 200, and {"error": ..., "errorDetail": ...} in the stream.
-        fail_engine(step, response.status, with_tail(reader.error(), reader.tail()));
+        fail_engine(step, response.status,
+                    describe_build_failure(parse_build_error(reader.error()), failure_context(request, reader)));
     }
     if (!reader.aux_id().empty()) {
         return reader.aux_id();
@@ -263,6 +271,17 @@ std::string RestEngine::build_image(const BuildRequest& request, const ProgressS
     }
     fail_engine(step, response.status,
                 with_tail("the build ended without an error, but the image is not there", reader.tail()));
+}
+
+void RestEngine::tag_image(const std::string& image, const std::string& reference) {
+    // "host/repo:tag": the tag follows the last ':' after the last '/'.
+    const auto slash = reference.rfind('/');
+    const auto colon = reference.rfind(':');
+    const bool has_tag = colon != std::string::npos && (slash == std::string::npos || colon > slash);
+    Query query;
+    query.add("repo", has_tag ? reference.substr(0, colon) : reference);
+    query.add("tag", has_tag ? reference.substr(colon + 1) : std::string("latest"));
+    call("tag " + reference, "POST", path_of("images", image, "/tag") + query.str(), {}, {}, {201});
 }
 
 void RestEngine::pull_image(const std::string& reference, const ProgressSink& progress) {

@@ -11,6 +11,7 @@
 // thread has its own connection).
 #pragma once
 
+#include "engine/build_failure.hpp"
 #include "engine/engine.hpp"
 #include "engine/http.hpp"
 #include "engine/listing.hpp"
@@ -53,6 +54,7 @@ public:
 
     std::optional<ImageDetails> inspect_image(const std::string& reference) override;
     std::string build_image(const BuildRequest& request, const ProgressSink& progress) override;
+    void tag_image(const std::string& image, const std::string& reference) override;
     void pull_image(const std::string& reference, const ProgressSink& progress) override;
     void push_image(const std::string& reference, const std::optional<RegistryAuth>& auth,
                     const ProgressSink& progress) override;
@@ -94,6 +96,8 @@ protected:
     virtual HttpResponse send_create(const ContainerSpec& spec, const std::string& body) = 0;
     // Build options beyond t, dockerfile, buildargs and labels.
     virtual void add_build_options(Query& query) const = 0;
+    // A failed build's error, taken apart (engine/build_failure.hpp).
+    virtual BuildFailure parse_build_error(std::string_view error) const = 0;
     // The path and query of a pull of `reference`.
     virtual std::string pull_path(const std::string& reference) const = 0;
     // The path and query of a push of `reference`.

@@ -23,6 +23,28 @@ std::string method_directive(const std::string& algorithm) {
     return "";  // round robin is nginx's default
 }
 
+// A route path as a PCRE literal: the path characters the loader allows that mean
+// something in a regular expression are escaped.
+std::string regex_literal(std::string_view path) {
+    std::string out;
+    for (char c : path) {
+        if (std::string_view(".()*+").find(c) != std::string_view::npos) out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+// The rewrite that takes a route's prefix off the URI before it is passed on; empty
+// when nothing is to be taken off. A `rewrite ... break` (not a URI on proxy_pass) because
+// the drain's named location cannot have a URI on proxy_pass. `exact` is the
+// `location = /v1` of a route "/v1": it becomes "/".
+std::string strip_rewrite(const stack::Route& route, bool exact) {
+    if (!route.strip_prefix || route.path == "/") return "";
+    if (exact) return "rewrite ^ / break;";
+    std::string prefix = route.path.ends_with('/') ? route.path.substr(0, route.path.size() - 1) : route.path;
+    return "rewrite \"^" + regex_literal(prefix) + "(/.*)$\" $1 break;";
+}
+
 }  // namespace
 
 namespace {
@@ -60,6 +82,8 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
             matches = {"= " + route.path, route.path + "/"};
         for (const auto& match : matches) {
             data r;
+            if (auto rewrite = strip_rewrite(route, match.starts_with("= ")); !rewrite.empty())
+                r.set("rewrite", rewrite);
             r.set("index", std::to_string(++index));
             r.set("match", match);
             r.set("service", route.service);

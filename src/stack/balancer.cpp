@@ -34,6 +34,7 @@ std::optional<Route> read_route(Context& ctx, const toml::table& table, const st
     reader.allow_only(keys::route);
     auto path = reader.string("path", Need::required);
     auto service = reader.string("service", Need::required);
+    auto strip = reader.boolean("strip_prefix");
     bool path_ok = path && check_url_path(ctx, "path", *path);
     if (path_ok) {
         auto [first, inserted] = seen_paths.emplace(path->value, path->pos);
@@ -45,7 +46,7 @@ std::optional<Route> read_route(Context& ctx, const toml::table& table, const st
     }
     bool service_ok = service && check_route_service(ctx, *service, services);
     if (!path_ok || !service_ok) return std::nullopt;
-    return Route{path->value, service->value};
+    return Route{path->value, service->value, strip && strip->value};
 }
 
 std::vector<Route> read_routes(const TableReader& balancer, const std::vector<Service>& services) {

@@ -19,7 +19,7 @@ inline const std::vector<std::string> health{"path", "interval", "timeout", "ret
 inline const std::vector<std::string> resources{"cpus", "memory", "gpus"};
 inline const std::vector<std::string> balancer{"image",    "port",    "host_ip", "algorithm",
                                                "max_body", "timeout", "routes"};
-inline const std::vector<std::string> route{"path", "service"};
+inline const std::vector<std::string> route{"path", "service", "strip_prefix"};
 
 inline const std::vector<std::string> restart_policies{"no", "on-failure", "always", "unless-stopped"};
 inline const std::vector<std::string> algorithms{"round_robin", "least_conn", "ip_hash", "random"};

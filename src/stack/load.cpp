@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -24,12 +25,43 @@ using namespace detail;
     throw StackError({Diagnostic{{file_label, line, column}, std::move(message)}});
 }
 
+// Line `line` (1-based) of `text`, without its end of line.
+std::string_view line_of(std::string_view text, std::size_t line) {
+    for (std::size_t n = 1; n < line; ++n) {
+        auto end = text.find('\n');
+        if (end == std::string_view::npos) return {};
+        text.remove_prefix(end + 1);
+    }
+    auto line_text = text.substr(0, text.find('\n'));
+    if (!line_text.empty() && line_text.back() == '\r') line_text.remove_suffix(1);
+    return line_text;
+}
+
+// TOML cannot parse `port = ${PORT}` (a variable written as in a shell or Compose
+// file): toml++ only says "could not determine value type". When the line holds an
+// unquoted "${", say how to write it: the same line with the reference quoted.
+std::string unquoted_variable_hint(std::string_view line, std::size_t column) {
+    std::size_t open = line.find("${", column == 0 ? 0 : column - 1);
+    if (open == std::string_view::npos) open = line.find("${");
+    if (open == std::string_view::npos) return "";
+    if (std::count(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(open), '"') % 2 != 0) return "";
+    std::size_t close = line.find('}', open);
+    if (close == std::string_view::npos) return "";
+    std::string quoted = std::string(line.substr(0, open)) + '"' + std::string(line.substr(open, close + 1 - open)) +
+                         '"' + std::string(line.substr(close + 1));
+    auto first = quoted.find_first_not_of(" \t");
+    auto last = quoted.find_last_not_of(" \t");
+    return "; to use a variable, quote it: " + quoted.substr(first, last + 1 - first);
+}
+
 toml::table parse_toml(std::string_view text, const std::string& file_label) {
     try {
         return toml::parse(text, std::string_view(file_label));
     } catch (const toml::parse_error& e) {
         const auto& begin = e.source().begin;
-        fail(file_label, static_cast<int>(begin.line), static_cast<int>(begin.column), std::string(e.description()));
+        std::string message(e.description());
+        message += unquoted_variable_hint(line_of(text, begin.line), begin.column);
+        fail(file_label, static_cast<int>(begin.line), static_cast<int>(begin.column), std::move(message));
     }
 }
 

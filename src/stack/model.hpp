@@ -87,6 +87,7 @@ struct Job {
 struct Route {
     std::string path;  // starts with '/'
     std::string service;
+    bool strip_prefix = false;  // the model sees /v1/predict as /predict
 };
 
 struct Balancer {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <stdexcept>
 
 namespace mldeploy::stack::detail {
@@ -187,12 +188,25 @@ std::optional<Located<std::string>> TableReader::string(std::string_view key, Ne
 std::optional<Located<std::int64_t>> TableReader::integer(std::string_view key, Need need) const {
     const toml::node* node = find(key, need);
     if (node == nullptr) return std::nullopt;
-    const auto* number = node->as_integer();
-    if (number == nullptr) {
+    if (const auto* number = node->as_integer()) return Located<std::int64_t>{number->get(), ctx_.pos_of(*node)};
+    // A quoted variable (`port = "${PORT}"`) gives a number once expanded, as in Compose.
+    const auto* text = node->as_string();
+    if (text == nullptr || text->get().find('$') == std::string::npos) {
         wrong_type(key, *node, "an integer");
         return std::nullopt;
     }
-    return Located<std::int64_t>{number->get(), ctx_.pos_of(*node)};
+    SourcePos at = ctx_.pos_of(*node);
+    auto value = ctx_.interpolate(text->get(), at);
+    if (!value) return std::nullopt;
+    std::int64_t whole = 0;
+    const char* end = value->data() + value->size();
+    auto [stop, error] = std::from_chars(value->data(), end, whole);
+    if (value->empty() || error != std::errc() || stop != end) {
+        ctx_.error(at, fmt::format("'{}' must be an integer, but {} gives {}", key, in_quotes(text->get()),
+                                   in_quotes(*value)));
+        return std::nullopt;
+    }
+    return Located<std::int64_t>{whole, std::move(at)};
 }
 
 std::optional<Located<double>> TableReader::number(std::string_view key, Need need) const {
@@ -202,6 +216,14 @@ std::optional<Located<double>> TableReader::number(std::string_view key, Need ne
         return Located<double>{static_cast<double>(whole->get()), ctx_.pos_of(*node)};
     if (const auto* real = node->as_floating_point()) return Located<double>{real->get(), ctx_.pos_of(*node)};
     wrong_type(key, *node, "a number");
+    return std::nullopt;
+}
+
+std::optional<Located<bool>> TableReader::boolean(std::string_view key, Need need) const {
+    const toml::node* node = find(key, need);
+    if (node == nullptr) return std::nullopt;
+    if (const auto* flag = node->as_boolean()) return Located<bool>{flag->get(), ctx_.pos_of(*node)};
+    wrong_type(key, *node, "true or false");
     return std::nullopt;
 }
 

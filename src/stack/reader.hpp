@@ -73,6 +73,7 @@ public:
     std::optional<Located<std::string>> string(std::string_view key, Need need = Need::optional) const;
     std::optional<Located<std::int64_t>> integer(std::string_view key, Need need = Need::optional) const;
     std::optional<Located<double>> number(std::string_view key, Need need = Need::optional) const;
+    std::optional<Located<bool>> boolean(std::string_view key, Need need = Need::optional) const;
     std::optional<Located<Millis>> duration(std::string_view key, Need need = Need::optional) const;
     std::optional<Located<std::int64_t>> size(std::string_view key, Need need = Need::optional) const;
     const toml::table* subtable(std::string_view key) const;

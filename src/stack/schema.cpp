@@ -33,8 +33,14 @@ json one_of(const std::vector<std::string>& values, const std::string& descripti
             {"description", description}};
 }
 
+// An integer, or a quoted variable ("${PORT}") that gives one. The bounds apply to
+// integers only and the pattern to strings only.
 json integer(long long minimum, long long maximum, const std::string& description) {
-    return {{"type", "integer"}, {"minimum", minimum}, {"maximum", maximum}, {"description", description}};
+    return {{"type", json::array({"integer", "string"})},
+            {"minimum", minimum},
+            {"maximum", maximum},
+            {"pattern", "^" + interpolated + "$"},
+            {"description", description}};
 }
 
 // An object with exactly the keys in `allowed` (the loader's list); `properties`
@@ -187,7 +193,12 @@ json service_schema() {
 json balancer_schema() {
     json route = table(keys::route,
                        {{"path", patterned(url_path_pattern, "The path prefix routed to the service.")},
-                        {"service", {{"type", "string"}, {"description", "A service of this stack."}}}},
+                        {"service", {{"type", "string"}, {"description", "A service of this stack."}}},
+                        {"strip_prefix",
+                         {{"type", "boolean"},
+                          {"description",
+                           "Send the path to the service without the prefix: /v1/predict as "
+                           "/predict (default false)."}}}},
                        {"path", "service"}, "A path prefix and the service it goes to.");
     return table(keys::balancer,
                  {{"image", patterned(image_pattern, "The balancer's image (default docker.io/library/nginx:stable).")},

@@ -180,7 +180,11 @@ json to_json(const Stack& stack, bool redact) {
     }
     const auto& b = stack.balancer;
     json routes = json::array();
-    for (const auto& r : b.routes) routes.push_back({{"path", r.path}, {"service", r.service}});
+    for (const auto& r : b.routes) {
+        json route{{"path", r.path}, {"service", r.service}};
+        if (r.strip_prefix) route["strip_prefix"] = true;  // absent: stack.json stays as before
+        routes.push_back(std::move(route));
+    }
     j["balancer"] = {{"image", b.image},
                      {"port", b.port},
                      {"host_ip", b.host_ip},
@@ -238,7 +242,8 @@ Stack stack_from_json(const json& j) {
     b.max_body_bytes = bj.at("max_body_bytes").get<std::int64_t>();
     b.timeout = Millis(bj.at("timeout_ms").get<long>());
     for (const auto& r : bj.at("routes"))
-        b.routes.push_back({r.at("path").get<std::string>(), r.at("service").get<std::string>()});
+        b.routes.push_back(
+            {r.at("path").get<std::string>(), r.at("service").get<std::string>(), r.value("strip_prefix", false)});
     return stack;
 }
 
@@ -286,7 +291,11 @@ std::string to_toml(const Stack& stack, bool redact) {
     }
     const auto& b = stack.balancer;
     toml::array routes;
-    for (const auto& r : b.routes) routes.push_back(toml::table{{"path", r.path}, {"service", r.service}});
+    for (const auto& r : b.routes) {
+        toml::table route{{"path", r.path}, {"service", r.service}};
+        if (r.strip_prefix) route.insert("strip_prefix", true);
+        routes.push_back(std::move(route));
+    }
     const toml::table balancer{{"balancer", toml::table{{"image", b.image},
                                                         {"port", b.port},
                                                         {"host_ip", b.host_ip},

@@ -90,6 +90,7 @@ declare -A loader_only=(
   [volume-missing-host-path.toml]="the host path must exist"
   [volume-source-nul.toml]="a NUL character"
   [volume-target-twice.toml]="targets across volumes"
+  [port-variable-not-integer.toml]="the environment (\${VAR} in an integer)"
 )
 # One Taplo run for the whole corpus (Node's start-up is slow on a busy machine);
 # it names each file it finds invalid: `invalid file error=... path="FILE"`.

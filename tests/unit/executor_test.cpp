@@ -8,6 +8,7 @@
 #include "plan/specs.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 using namespace mldeploy;
 using namespace mldeploy::test;
@@ -103,6 +104,33 @@ TEST_SUITE("executor") {
         REQUIRE(w.engine.container("demo-balancer"));
         const auto first = w.engine.container("demo-balancer")->env.at("MLDEPLOY_FIRST_NGINX_CONF");
         CHECK(contains(first, w.address_of("demo-llm-1")));
+    }
+
+    TEST_CASE("executor: a replica that never gets healthy: its own log lines, collapsed, and a hint") {
+        World w;
+        const auto stack = demo_stack(1);
+        Behavior b;
+        b.log_lines = {"loading weights", "listening on 127.0.0.1:8000"};
+        for (int i = 0; i < 30; ++i) b.log_lines.push_back(fmt::format("127.0.0.1 - - [11:44:{:02}] GET /healthz", i));
+        w.engine.script("demo-llm-1", b);
+
+        SUBCASE("bound to 127.0.0.1: read inside the replica") {
+            w.prober.never_answers("demo-llm-1");
+            w.engine.on_exec("cat", {0,
+                                     "  sl  local_address rem_address   st\n"
+                                     "   0: 0100007F:1F40 00000000:0000 0A 00000000:00000000 00:00000000 0 0 0 1\n"});
+            const auto error = error_of([&] { w.up(stack); });
+            CHECK(contains(error, "hint: the model listens only on 127.0.0.1:8000 inside its container"));
+            CHECK(contains(error,
+                           "| loading weights\n    | listening on 127.0.0.1:8000\n"
+                           "    | 127.0.0.1 - - [11:44:29] GET /healthz\n    | (repeated 29 times)"));
+        }
+        SUBCASE("a wrong health path: the status it got, and no exec") {
+            w.prober.never_healthy("demo-llm-1", 404);
+            const auto error = error_of([&] { w.up(stack); });
+            CHECK(contains(error, "hint: the model answers on port 8000, but GET /healthz returned 404, not 2xx"));
+            CHECK(index_of(w.engine.mutating_calls(), call_is("exec", "demo-llm-1")) < 0);
+        }
     }
 
     TEST_CASE("executor: a replica without a [health] table must answer on its port") {

@@ -16,7 +16,8 @@ namespace {
 
 const std::set<std::string> kMutating{"create_network", "remove_network",   "create_container", "start_container",
                                       "stop_container", "remove_container", "rename_container", "put_archive",
-                                      "exec",           "build_image",      "pull_image",       "push_image"};
+                                      "exec",           "build_image",      "pull_image",       "push_image",
+                                      "tag_image"};
 
 bool labels_match(const engine::Labels& labels, const engine::Labels& filter) {
     return std::all_of(filter.begin(), filter.end(), [&](const auto& kv) {
@@ -236,6 +237,19 @@ std::string FakeEngine::build_image(const engine::BuildRequest& request, const e
     auto id = fmt::format("sha256:built{:04}", next_id_++);
     images_[request.tag] = engine::ImageDetails{id, request.labels};
     return id;
+}
+
+void FakeEngine::tag_image(const std::string& image, const std::string& reference) {
+    Later later;
+    Lock lock(mutex_);
+    enter(later, "tag_image", reference);
+    for (const auto& [name, details] : images_) {
+        if (name != image && details.id != image) continue;
+        const auto copy = details;
+        images_[reference] = copy;
+        return;
+    }
+    throw engine::EngineError("tag " + reference, 404, "no such image: " + image);
 }
 
 void FakeEngine::pull_image(const std::string& reference, const engine::ProgressSink&) {

@@ -109,6 +109,7 @@ public:
     void pull_image(const std::string& reference, const engine::ProgressSink& progress) override;
     void push_image(const std::string& reference, const std::optional<engine::RegistryAuth>& auth,
                     const engine::ProgressSink& progress) override;
+    void tag_image(const std::string& image, const std::string& reference) override;
     std::vector<engine::NetworkSummary> list_networks(const engine::Labels& label_filter) override;
     void create_network(const std::string& name, const engine::Labels& labels) override;
     void remove_network(const std::string& name) override;

@@ -102,8 +102,26 @@ Case random_two() {
     return {"random.conf", s, {{"llm", {"10.89.0.2:8000", "10.89.0.3:8000"}}}};
 }
 
+// strip_prefix: "/v1" (exact and prefix locations), "/api.v2/" (a regex character,
+// a trailing '/'), "/" (nothing to strip) and a route without replicas.
+Case strip_prefix() {
+    auto s = base_stack("strip");
+    s.services = {service("llm", 8000), service("embed", 9000), service("rerank", 7000)};
+    s.balancer.routes = {{"/v1", "llm", true},
+                         {"/api.v2/", "embed", true},
+                         {"/v0", "rerank", true},
+                         {"/old", "llm"},
+                         {"/", "llm", true}};
+    return {"strip-prefix.conf", s, {{"llm", {"10.89.0.2:8000"}}, {"embed", {"10.89.0.3:9000"}}}};
+}
+
 std::vector<Case> all_cases() {
-    return {one_service_two_replicas(), two_services_least_conn(), no_replicas_503(), ip_hash(), random_two()};
+    return {one_service_two_replicas(),
+            two_services_least_conn(),
+            no_replicas_503(),
+            ip_hash(),
+            random_two(),
+            strip_prefix()};
 }
 
 std::string read_text(const fs::path& file) {
@@ -312,6 +330,22 @@ TEST_SUITE("render") {
             CHECK_FALSE(contains(text, "upstream mldeploy_" + name));
         }
         CHECK(count(text, "upstream mldeploy_") == 1);
+    }
+
+    TEST_CASE("strip_prefix: the prefix comes off before proxy_pass, in the drain location too") {
+        const auto c = strip_prefix();
+        const auto text = render::render_nginx_config(c.stack, c.replicas);
+        const auto published = text.substr(text.find("listen 80 "));
+        CHECK(contains(block(published, "location = /v1"), "rewrite ^ / break;\n            proxy_pass"));
+        CHECK(contains(block(published, "location /v1/"), "rewrite \"^/v1(/.*)$\" $1 break;"));
+        CHECK(contains(block(published, "location /api.v2/"), "rewrite \"^/api\\.v2(/.*)$\" $1 break;"));
+        // After the drain check: a rewrite ... break would skip it.
+        const auto v1 = block(published, "location /v1/");
+        CHECK(v1.find("return 418") < v1.find("rewrite"));
+        // Every rewrite twice (the location and its @drain), none for "/", "/old" or "/v0" (no replicas).
+        CHECK(count(published, "rewrite ") == 6);
+        CHECK_FALSE(contains(block(published, "location /old/"), "rewrite"));
+        CHECK_FALSE(contains(block(published, "location /v0/"), "rewrite"));
     }
 
     TEST_CASE("no replicas at all: no upstream, every route answers 503") {

@@ -100,6 +100,50 @@ TEST_SUITE("session") {
         }
     }
 
+    TEST_CASE("session: two services built from the same context, dockerfile and args are built once") {
+        World w;
+        TempDir context;
+        context.write("Dockerfile", "FROM scratch\nCOPY app.py /\n");
+        context.write("app.py", "print('hi')\n");
+        auto s = with_built_service(demo_stack(1), context.path());
+        auto rerank = s.services.back();
+        rerank.name = "rerank";
+        rerank.image = "acme/rerank:dev";
+        s.services.push_back(rerank);
+        s.balancer.routes.push_back({"/v1/rerank", "rerank"});
+
+        auto session = w.session(s);
+        const auto plan = session.plan();
+        const auto lines = session.describe(plan);
+        REQUIRE(lines.size() >= 2);
+        CHECK(lines[0] == "build image acme/embed:dev (no such image yet)");
+        CHECK(lines[1] == "use the image of service embed for acme/rerank:dev (the same build)");
+
+        session.apply(plan);
+        const auto calls = w.engine.mutating_calls();
+        CHECK(std::count_if(calls.begin(), calls.end(), [](const auto& c) { return c.method == "build_image"; }) == 1);
+        CHECK(index_of(calls, call_is("tag_image", "acme/rerank:dev")) >
+              index_of(calls, call_is("build_image", "acme/embed:dev")));
+        const auto embed_id = w.engine.inspect_image("acme/embed:dev")->id;
+        CHECK(w.engine.inspect_image("acme/rerank:dev")->id == embed_id);
+        REQUIRE(w.engine.container("demo-rerank-1"));
+        CHECK(w.engine.container("demo-rerank-1")->image_id == embed_id);
+
+        // Both images carry the build hash: nothing to do next time.
+        auto again = w.session(s);
+        CHECK(again.plan().empty());
+
+        SUBCASE("other build args: two builds") {
+            auto other = s;
+            other.services.back().build->args["HF_TOKEN"] = "other";
+            auto third = w.session(other);
+            const auto other_lines = third.describe(third.plan());
+            CHECK(std::find(other_lines.begin(), other_lines.end(),
+                            "build image acme/rerank:dev (its build context, dockerfile or args changed)") !=
+                  other_lines.end());
+        }
+    }
+
     TEST_CASE("session: a stack up to date plans nothing") {
         World w;
         const auto stack = demo_stack(2);

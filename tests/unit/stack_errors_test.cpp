@@ -66,6 +66,18 @@ TEST_SUITE("stack errors: TOML syntax") {
               "stack.toml:2:8: Error while parsing key-value pair: cannot redefine existing string 'name'");
     }
 
+    TEST_CASE("an unquoted ${VAR}: the line again, quoted") {
+        CHECK(errors_of("name = \"movies\"\n[services.m]\nport = ${PORT}\n") ==
+              "stack.toml:3:8: Error while parsing value: could not determine value type; to use a variable, quote "
+              "it: port = \"${PORT}\"");
+        CHECK(errors_of(with_service_lines("env = { A = ${X:-1}, B = \"b\" }")) ==
+              "stack.toml:5:13: Error while parsing value: could not determine value type; to use a variable, quote "
+              "it: env = { A = \"${X:-1}\", B = \"b\" }");
+        // No "${" on the line: no hint.
+        CHECK(errors_of("name = movies\n") ==
+              "stack.toml:1:8: Error while parsing value: could not determine value type");
+    }
+
     TEST_CASE("a duplicate table") {
         CHECK(errors_of("[services.a]\nport = 1\n[services.a]\nport = 2\n") ==
               "stack.toml:3:1: Error while parsing table header: cannot redefine existing table 'services.a'");
@@ -103,6 +115,19 @@ TEST_SUITE("stack errors: keys and types") {
     TEST_CASE("a string where an integer belongs") {
         CHECK(errors_of("name = \"movies\"\n[services.recommender]\nimage = \"x\"\nport = \"5000\"\n[balancer]\n"
                         "port = 8080\n") == "stack.toml:4:8: 'port' must be an integer, not a string");
+    }
+
+    TEST_CASE("a quoted variable where an integer belongs: its value must be one") {
+        const std::string text =
+            "name = \"movies\"\n[services.recommender]\nimage = \"x\"\nport = \"${PORT}\"\n"
+            "replicas = \"${N:-2}\"\n[balancer]\nport = 8080\n";
+        auto stack = load_stack_text(text, "stack.toml", fake_env({{"PORT", "5001"}}));
+        CHECK(stack.services.at(0).port == 5001);
+        CHECK(stack.services.at(0).replicas == 2);
+        CHECK(errors_of(text, "stack.toml", fake_env({{"PORT", "50x"}})) ==
+              "stack.toml:4:8: 'port' must be an integer, but '${PORT}' gives '50x'");
+        CHECK(errors_of(text, "stack.toml", fake_env({})) ==
+              "stack.toml:4:8: variable 'PORT' is not set; set it or write ${PORT:-default}");
     }
 
     TEST_CASE("a float where an integer belongs") {
