@@ -16,5 +16,6 @@ Command version_command();
 Command completion_command();
 Command schema_command();
 Command init_command();
+Command export_command();
 
 }  // namespace mldeploy::cmd
