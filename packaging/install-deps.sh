@@ -32,6 +32,11 @@ TOOL_PKGS=(curl apache2-utils jq hey nginx-light python3 iproute2 util-linux
 # clang-format: tests/format_check.sh (ctest label unit). socat:
 # tests/load/engine_fault_test.sh puts a socket of its own before the engine.
 TOOL_PKGS+=(clang-format socat)
+# tests/e2e/export_test.sh: python3-kubernetes (with python3-yaml) checks
+# `export kube` against the API's models (tests/tools/kube_validate.py);
+# docker-compose runs `export compose`; catatonit is the pause process Podman's
+# `kube play` needs for its pods.
+TOOL_PKGS+=(python3-kubernetes python3-yaml docker-compose catatonit)
 
 missing=()
 for p in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${ENGINE_PKGS[@]}" "${TOOL_PKGS[@]}"; do
