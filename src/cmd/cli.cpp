@@ -16,9 +16,9 @@ namespace mldeploy::cmd {
 namespace {
 
 std::vector<Command> command_table() {
-    return {up_command(),     scale_command(),   down_command(), ps_command(),     logs_command(),      build_command(),
-            config_command(), export_command(), version_command(), init_command(), schema_command(),
-            completion_command()};
+    return {up_command(),      scale_command(), down_command(),   ps_command(),
+            logs_command(),    build_command(), config_command(), export_command(),
+            version_command(), init_command(),  schema_command(), completion_command()};
 }
 
 void add_global_options(CLI::App& app, GlobalOptions& g) {

@@ -37,7 +37,8 @@ int run_export(const ExportOptions& o, const GlobalOptions& g) {
     const auto stack = load_stack(g);
     const auto output_file = o.output.empty() ? fs::path() : fs::absolute(o.output);
     if (!output_file.empty() && !fs::is_directory(output_file.parent_path()))
-        throw UsageError(fmt::format("-o {}: the folder {} does not exist", o.output, output_file.parent_path().string()));
+        throw UsageError(
+            fmt::format("-o {}: the folder {} does not exist", o.output, output_file.parent_path().string()));
     if (o.kind == "compose" && (!o.ns.empty() || o.node_port))
         throw UsageError("--namespace and --node-port are for `export kube`");
 
@@ -66,19 +67,18 @@ int run_export(const ExportOptions& o, const GlobalOptions& g) {
 }  // namespace
 
 Command export_command() {
-    return {"export", "Write the stack as Kubernetes objects (kube) or as a compose.yaml (compose)",
-            [](CLI::App& app) -> Runner {
-                auto o = std::make_shared<ExportOptions>();
-                app.add_option("KIND", o->kind, "kube or compose")
-                    ->required()
-                    ->check(CLI::IsMember({"kube", "compose"}));
-                app.add_option("-o,--output", o->output, "Write to this file instead of stdout")->type_name("FILE");
-                app.add_option("-n,--namespace", o->ns, "kube: the namespace of every object")->type_name("NAME");
-                app.add_flag("--node-port", o->node_port,
-                             "kube: publish the balancer as a NodePort Service instead of a LoadBalancer");
-                return [o](const GlobalOptions& g) { return run_export(*o, g); };
-            },
-            "mldeploy export kube -f stacks/movies.toml -o movies.yaml && kubectl apply -f movies.yaml", uses::file};
+    return {
+        "export", "Write the stack as Kubernetes objects (kube) or as a compose.yaml (compose)",
+        [](CLI::App& app) -> Runner {
+            auto o = std::make_shared<ExportOptions>();
+            app.add_option("KIND", o->kind, "kube or compose")->required()->check(CLI::IsMember({"kube", "compose"}));
+            app.add_option("-o,--output", o->output, "Write to this file instead of stdout")->type_name("FILE");
+            app.add_option("-n,--namespace", o->ns, "kube: the namespace of every object")->type_name("NAME");
+            app.add_flag("--node-port", o->node_port,
+                         "kube: publish the balancer as a NodePort Service instead of a LoadBalancer");
+            return [o](const GlobalOptions& g) { return run_export(*o, g); };
+        },
+        "mldeploy export kube -f stacks/movies.toml -o movies.yaml && kubectl apply -f movies.yaml", uses::file};
 }
 
 }  // namespace mldeploy::cmd

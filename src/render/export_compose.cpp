@@ -61,9 +61,10 @@ Doc model_service(const stack::Stack& stack, const stack::Service& s, const Comp
     if (!s.env.empty()) out["environment"] = s.env;
     for (const auto& [key, value] : s.env)
         if (stack::looks_secret(key) || stack::value_looks_secret(value))
-            warnings.push_back(fmt::format("service {}: env {} looks secret and is written into the compose file; "
-                                           "keep the file private, or move the value to a .env file beside it",
-                                           s.name, key));
+            warnings.push_back(
+                fmt::format("service {}: env {} looks secret and is written into the compose file; "
+                            "keep the file private, or move the value to a .env file beside it",
+                            s.name, key));
     if (!s.volumes.empty()) {
         Doc volumes = Doc::array();
         for (const auto& v : s.volumes) {
@@ -104,23 +105,23 @@ Doc balancer_service(const stack::Stack& stack) {
         if (s.replicas > 0) names.targets[s.name] = fmt::format("{}:{}", s.name, s.port);
     const auto config = render_nginx_config_resolved(stack, names);
 
-    Doc out = {{"image", stack.balancer.image},
-               // The config travels in the environment, as mldeploy hands its
-               // balancer its first config: the compose file is all there is.
-               {"command", Doc::array({"sh", "-c",
-                                       fmt::format("mkdir -p {0} && printf '%s' \"${1}\" >{2} && unset {1} && exec "
-                                                   "nginx -c {2} -g 'daemon off;'",
-                                                   kBalancerConfigDir, kConfigVariable, kBalancerConfigPath)})},
-               {"environment", {{kConfigVariable, config}}},
-               {"ports", Doc::array({fmt::format("{}:{}:{}", stack.balancer.host_ip, stack.balancer.port,
-                                                 kBalancerListenPort)})},
-               {"restart", "always"},
-               {"stop_grace_period", util::format_duration(stack.balancer.timeout)},
-               {"healthcheck", healthcheck(kBalancerListenPort, "/_mldeploy/health", stack::Health{})}};
+    Doc out = {
+        {"image", stack.balancer.image},
+        // The config travels in the environment, as mldeploy hands its
+        // balancer its first config: the compose file is all there is.
+        {"command", Doc::array({"sh", "-c",
+                                fmt::format("mkdir -p {0} && printf '%s' \"${1}\" >{2} && unset {1} && exec "
+                                            "nginx -c {2} -g 'daemon off;'",
+                                            kBalancerConfigDir, kConfigVariable, kBalancerConfigPath)})},
+        {"environment", {{kConfigVariable, config}}},
+        {"ports",
+         Doc::array({fmt::format("{}:{}:{}", stack.balancer.host_ip, stack.balancer.port, kBalancerListenPort)})},
+        {"restart", "always"},
+        {"stop_grace_period", util::format_duration(stack.balancer.timeout)},
+        {"healthcheck", healthcheck(kBalancerListenPort, "/_mldeploy/health", stack::Health{})}};
     Doc depends = Doc::object();
     for (const auto& s : stack.services)
-        if (s.replicas > 0)
-            depends[s.name] = {{"condition", s.health ? "service_healthy" : "service_started"}};
+        if (s.replicas > 0) depends[s.name] = {{"condition", s.health ? "service_healthy" : "service_started"}};
     if (!depends.empty()) out["depends_on"] = depends;
     return out;
 }

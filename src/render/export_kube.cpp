@@ -91,7 +91,8 @@ Doc all_labels(const stack::Stack& stack, const std::string& name, const std::st
 }
 
 std::string memory_quantity(std::int64_t bytes) {
-    for (const auto& [unit, size] : {std::pair{"Gi", 1LL << 30}, std::pair{"Mi", 1LL << 20}, std::pair{"Ki", 1LL << 10}})
+    for (const auto& [unit, size] :
+         {std::pair{"Gi", 1LL << 30}, std::pair{"Mi", 1LL << 20}, std::pair{"Ki", 1LL << 10}})
         if (bytes % size == 0) return fmt::format("{}{}", bytes / size, unit);
     return std::to_string(bytes);
 }
@@ -110,10 +111,10 @@ bool only_local(const std::string& image) {
 
 void warn_local_image(Context& c, const std::string& who, const std::string& image) {
     if (!only_local(image)) return;
-    c.warnings.push_back(fmt::format(
-        "{}: image {} names no registry a cluster can pull from; push it to one (`mldeploy push`) and set "
-        "`image` to that name",
-        who, image));
+    c.warnings.push_back(
+        fmt::format("{}: image {} names no registry a cluster can pull from; push it to one (`mldeploy push`) and set "
+                    "`image` to that name",
+                    who, image));
 }
 
 Doc resources_of(Context& c, const Workload& w) {
@@ -144,9 +145,9 @@ Doc env_of(Context& c, const Workload& w) {
         if (stack::looks_secret(key) || stack::value_looks_secret(value)) {
             const auto secret_key = w.name + "." + key;
             c.secret_data[secret_key] = value;
-            env.push_back({{"name", key},
-                           {"valueFrom",
-                            {{"secretKeyRef", {{"name", kube_name(c.stack, "env")}, {"key", secret_key}}}}}});
+            env.push_back(
+                {{"name", key},
+                 {"valueFrom", {{"secretKeyRef", {{"name", kube_name(c.stack, "env")}, {"key", secret_key}}}}}});
         } else {
             env.push_back({{"name", key}, {"value", value}});
         }
@@ -286,9 +287,10 @@ std::vector<Doc> balancer_docs(Context& c) {
                 c.stack.balancer.port));
     }
     if (c.stack.balancer.host_ip != "0.0.0.0")
-        c.warnings.push_back(fmt::format("balancer: host_ip {} does not carry over; the Service listens on the "
-                                         "addresses its type gives it",
-                                         c.stack.balancer.host_ip));
+        c.warnings.push_back(
+            fmt::format("balancer: host_ip {} does not carry over; the Service listens on the "
+                        "addresses its type gives it",
+                        c.stack.balancer.host_ip));
     return {configmap, deployment(c, name, labels, selector, 1, pod, annotations),
             service_object(c, name, labels, selector, Doc::array({port}),
                            c.options.node_port ? "NodePort" : "LoadBalancer")};
@@ -323,9 +325,7 @@ Doc secret_doc(const Context& c) {
 
 }  // namespace
 
-std::string kube_name(const stack::Stack& stack, const std::string& part) {
-    return dns_label(stack.name + "-" + part);
-}
+std::string kube_name(const stack::Stack& stack, const std::string& part) { return dns_label(stack.name + "-" + part); }
 
 KubeExport export_kube(const stack::Stack& stack, const KubeOptions& options) {
     KubeExport out;

@@ -74,7 +74,7 @@ bool needs_yaml_quotes(std::string_view text) {
     std::string lower(text);
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
     // YAML 1.1 (PyYAML: docker-compose) booleans and nulls, and 1.2's.
-    static constexpr std::array<std::string_view, 14> words{"true", "false", "yes", "no",   "on", "off", "y",
+    static constexpr std::array<std::string_view, 14> words{"true", "false", "yes", "no",   "on",    "off",  "y",
                                                             "n",    "null",  "~",   ".inf", "-.inf", ".nan", "<<"};
     if (std::find(words.begin(), words.end(), lower) != words.end()) return true;
     // Anything number-like: ints, floats, hex, octal, exponents, 1_000,

@@ -26,9 +26,8 @@ namespace {
 const fs::path kData = fs::path(MLDEPLOY_TEST_DATA);
 
 stack::Stack load(const std::string& name) {
-    return stack::load_stack_file(kData / "export" / name, [](const std::string&) -> std::optional<std::string> {
-        return std::nullopt;
-    });
+    return stack::load_stack_file(kData / "export" / name,
+                                  [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
 }
 
 std::string read_text(const fs::path& p) {
@@ -45,7 +44,8 @@ void check_golden(const std::string& golden, const std::string& text) {
         MESSAGE("updated golden " << path.string());
         return;
     }
-    REQUIRE_MESSAGE(fs::exists(path), "missing golden " << path.string() << "; create it with MLDEPLOY_UPDATE_GOLDEN=1");
+    REQUIRE_MESSAGE(fs::exists(path),
+                    "missing golden " << path.string() << "; create it with MLDEPLOY_UPDATE_GOLDEN=1");
     const auto expected = read_text(path);
     if (expected == text) return;
     const auto actual = fs::temp_directory_path() / ("mldeploy-golden-actual-" + golden);
@@ -81,7 +81,8 @@ TEST_SUITE("export") {
     }
 
     TEST_CASE("yaml: strings that read back as something else are quoted") {
-        for (const auto* s : {"5000", "no", "yes", "on", "true", "null", "~", "", "1.5", "1e3", "0x1f", "1:20", ".inf"}) {
+        for (const auto* s :
+             {"5000", "no", "yes", "on", "true", "null", "~", "", "1.5", "1e3", "0x1f", "1:20", ".inf"}) {
             CAPTURE(s);
             CHECK(render::needs_yaml_quotes(s));
             const auto text = render::to_yaml(render::Doc{{"v", s}});
@@ -146,8 +147,8 @@ TEST_SUITE("export") {
         CHECK((*lb)["spec"]["ports"][0]["targetPort"].as<int>() == 80);
         const auto* balancer = find_kind(docs, "Deployment", "shop-balancer");
         REQUIRE(balancer != nullptr);
-        CHECK((*balancer)["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["mountPath"].as<std::string>() ==
-              "/etc/mldeploy");
+        CHECK((*balancer)["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["mountPath"]
+                  .as<std::string>() == "/etc/mldeploy");
         CHECK(docs.front()["kind"].as<std::string>() == "Secret");  // before the pods that read it
     }
 
@@ -161,7 +162,8 @@ TEST_SUITE("export") {
         REQUIRE(secret != nullptr);
         CHECK((*secret)["data"]["recs.API_TOKEN"].as<std::string>() == "czNjcjN0");  // base64("s3cr3t")
         CHECK((*secret)["data"]["recs.DB"]);
-        const auto env = (*find_kind(docs, "Deployment", "shop-recs"))["spec"]["template"]["spec"]["containers"][0]["env"];
+        const auto env =
+            (*find_kind(docs, "Deployment", "shop-recs"))["spec"]["template"]["spec"]["containers"][0]["env"];
         bool token_by_ref = false, port_plain = false;
         for (const auto& item : env) {
             const auto name = item["name"].as<std::string>();
