@@ -251,6 +251,7 @@ TEST_SUITE("export") {
         CHECK(conf.find("\n    upstream ") == std::string::npos);
         CHECK(conf.find("client_max_body_size 50m;") != std::string::npos);
         CHECK(has(e.warnings, "env API_TOKEN looks secret"));
+        CHECK(has(e.warnings, "algorithm = \"least_conn\" does not carry over"));
     }
 
     TEST_CASE("compose: the balancer takes another name when a model service is called balancer") {
