@@ -155,9 +155,10 @@ ComposeExport export_compose(const stack::Stack& stack, const ComposeOptions& op
     }
     services[compose_balancer_name(stack)] = balancer_service(stack);
     if (stack.balancer.algorithm != "round_robin")
-        out.warnings.push_back(fmt::format("balancer: algorithm = \"{}\" does not carry over; nginx takes the "
-                                           "replicas' addresses in the order Docker's DNS answers them",
-                                           stack.balancer.algorithm));
+        out.warnings.push_back(
+            fmt::format("balancer: algorithm = \"{}\" does not carry over; nginx takes the "
+                        "replicas' addresses in the order Docker's DNS answers them",
+                        stack.balancer.algorithm));
     out.document = {{"services", services}};
     if (!volumes.empty()) out.document["volumes"] = volumes;
     escape_dollars(out.document);

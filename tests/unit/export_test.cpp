@@ -92,8 +92,9 @@ TEST_SUITE("export") {
         for (const auto* s : {"nginx", "/healthz", "postgres://u:pw@db/x", "8000/tcp", "localhost/a:1"})
             CHECK_FALSE(render::needs_yaml_quotes(s));
         // Whatever a value holds, it reads back as written.
-        for (const auto* s : {"*x", "&a", "!t", "- a", "a: b", "#c", "{x}", "[y]", "@y", "`z", "%p", "a #b", "x:", "'q",
-                              "\"d", "? k", "|", ">", "a\tb", "  lead", "trail  ", "line\n  indented \n"}) {
+        for (const auto* s :
+             {"*x",   "&a", "!t", "- a", "a: b", "#c", "{x}", "[y]",  "@y",     "`z",      "%p",
+              "a #b", "x:", "'q", "\"d", "? k",  "|",  ">",   "a\tb", "  lead", "trail  ", "line\n  indented \n"}) {
             CAPTURE(s);
             CHECK(YAML::Load(render::to_yaml(render::Doc{{"v", s}}))["v"].as<std::string>() == s);
         }
