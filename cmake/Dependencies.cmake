@@ -14,18 +14,22 @@
 #    all too (its format table references every format). Debian's libarchive13
 #    is therefore a run-time dependency the linker does not see
 #    (packaging/install-deps.sh names it);
+#  * yaml-cpp (export kube/compose): its static library, compiled in. Its
+#    shared one would load libstdc++.so at every start;
 #  * libstdc++ and libgcc: static in the executable (mldeploy_lean_startup),
 #    safe once no shared library loaded at start uses them.
 # docs/architecture.md ("How the binary is linked") has the measurements.
 
 add_library(mldeploy_libs INTERFACE)
 target_link_libraries(mldeploy_libs INTERFACE fmt::fmt-header-only ${CMAKE_DL_LIBS})
+find_library(MLDEPLOY_YAML_CPP_STATIC NAMES libyaml-cpp.a HINTS ${YAML_CPP_LIBRARY_DIRS} REQUIRED)
+target_link_libraries(mldeploy_libs INTERFACE ${MLDEPLOY_YAML_CPP_STATIC})
 # spdlog's and toml++'s headers only (their CMake targets bring their shared
 # libraries along).
 target_include_directories(mldeploy_libs SYSTEM INTERFACE
   $<TARGET_PROPERTY:spdlog::spdlog_header_only,INTERFACE_INCLUDE_DIRECTORIES>
   $<TARGET_PROPERTY:tomlplusplus::tomlplusplus,INTERFACE_INCLUDE_DIRECTORIES>
-  ${LIBARCHIVE_INCLUDE_DIRS})
+  ${LIBARCHIVE_INCLUDE_DIRS} ${YAML_CPP_INCLUDE_DIRS})
 # TOML_HEADER_ONLY=0: every source sees toml++'s declarations, and only
 # src/stack/toml.cpp compiles its parser.
 target_compile_definitions(mldeploy_libs INTERFACE SPDLOG_FMT_EXTERNAL TOML_HEADER_ONLY=0)

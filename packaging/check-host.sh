@@ -10,6 +10,7 @@ need=(
   cmake ninja c++ pkg-config   # the build
   curl jq ab hey python3 ss timeout unshare runuser setsid tar awk htpasswd docker-registry  # the tests
   /usr/sbin/nginx                              # render_test: every config through `nginx -t`
+  docker-compose catatonit                     # export_test: compose up, podman kube play
   podman runc debootstrap dockerd              # both engines, base images
   help2man cpack dpkg-deb dpkg-shlibdeps file lintian man zsh fish  # man page, completions, .deb, their tests
 )
@@ -17,6 +18,8 @@ missing=()
 for t in "${need[@]}"; do
   if [[ "$t" == /* ]]; then [ -x "$t" ] || missing+=("$t"); else command -v "$t" >/dev/null || missing+=("$t"); fi
 done
+# export_test validates Kubernetes YAML with Debian's python3 and its modules.
+/usr/bin/python3 -c 'import kubernetes, yaml' 2>/dev/null || missing+=("python3-kubernetes")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "tests/run.sh: this machine is not set up for the tests; missing: ${missing[*]}" >&2
   echo "  run the README's set-up command first, as root: packaging/install.sh (--no-demo to skip the demo stack)" >&2

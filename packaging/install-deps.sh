@@ -34,6 +34,11 @@ TOOL_PKGS=(curl apache2-utils jq hey nginx-light python3 iproute2 util-linux
 # docker-registry (distribution 2.8) and htpasswd (apache2-utils): a registry on
 # loopback with basic auth for tests/e2e/push_test.sh.
 TOOL_PKGS+=(clang-format socat docker-registry)
+# tests/e2e/export_test.sh: python3-kubernetes (with python3-yaml) checks
+# `export kube` against the API's models (tests/tools/kube_validate.py);
+# docker-compose runs `export compose`; catatonit is the pause process Podman's
+# `kube play` needs for its pods.
+TOOL_PKGS+=(python3-kubernetes python3-yaml docker-compose catatonit)
 
 missing=()
 for p in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${ENGINE_PKGS[@]}" "${TOOL_PKGS[@]}"; do

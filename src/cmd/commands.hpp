@@ -20,5 +20,6 @@ Command schema_command();
 Command init_command();
 Command push_command();
 Command run_command();
+Command export_command();
 
 }  // namespace mldeploy::cmd

@@ -50,11 +50,13 @@ std::string strip_rewrite(const stack::Route& route, bool exact) {
 namespace {
 
 std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses& replicas,
-                               const std::string& stack_fingerprint, const std::string& drain_marker) {
+                               const std::string& stack_fingerprint, const std::string& drain_marker,
+                               const ResolvedNames* resolved = nullptr) {
     const auto method = method_directive(stack.balancer.algorithm);
 
     data upstreams{data::type::list};
     for (const auto& service : stack.services) {
+        if (resolved != nullptr) break;  // no upstream blocks: each route names its target
         auto it = replicas.find(service.name);
         if (it == replicas.end() || it->second.empty()) continue;
         data servers{data::type::list};
@@ -89,6 +91,13 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
             r.set("service", route.service);
             r.set("upstream", upstream_name(route.service));
             r.set("has_replicas", has_replicas ? data::type::bool_true : data::type::bool_false);
+            // A name resolved per request needs a variable: nginx resolves a
+            // literal proxy_pass host once, at start.
+            if (resolved == nullptr)
+                r.set("proxy", "proxy_pass http://" + upstream_name(route.service) + ";");
+            else if (has_replicas)
+                r.set("proxy", "set $mldeploy_target http://" + resolved->targets.at(route.service) +
+                                   "; proxy_pass $mldeploy_target;");
             routes << r;
         }
     }
@@ -103,6 +112,13 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
     view.set("routes", routes);
     view.set("has_root_route", has_root_route ? data::type::bool_true : data::type::bool_false);
     view.set("control_port", std::to_string(kBalancerControlPort));
+    // Lines of their own at the end of another's: a section tag's line would
+    // leave a blank line in every config without them.
+    view.set("resolver", resolved == nullptr ? std::string()
+                                             : "\n    # Replicas are found by their service's name when a request "
+                                               "comes\n    # (every address the resolver answers takes traffic), "
+                                               "not once at start.\n    resolver " +
+                                                   resolved->resolver + " valid=5s ipv6=off;");
 
     mustache tpl{std::string(template_text("nginx.conf.mustache"))};
     if (!tpl.is_valid()) throw std::logic_error("nginx template: " + tpl.error_message());
@@ -117,6 +133,14 @@ std::string render_nginx_config(const stack::Stack& stack, const ReplicaAddresse
     // being replaced never applies to the next one.
     const auto marker = "drain-" + util::fnv1a_hex(render_with_marker(stack, replicas, stack_fingerprint, ""));
     return render_with_marker(stack, replicas, stack_fingerprint, marker);
+}
+
+std::string render_nginx_config_resolved(const stack::Stack& stack, const ResolvedNames& names) {
+    // The routes' replicas: a service takes traffic when it has a name.
+    ReplicaAddresses replicas;
+    for (const auto& [service, target] : names.targets) replicas[service] = {target};
+    const auto marker = "drain-" + util::fnv1a_hex(render_with_marker(stack, replicas, "stack-0", "", &names));
+    return render_with_marker(stack, replicas, "stack-0", marker, &names);
 }
 
 std::string stack_fingerprint_of(std::string_view stack_json) { return "stack-" + util::fnv1a_hex(stack_json); }

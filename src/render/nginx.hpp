@@ -19,6 +19,17 @@ using ReplicaAddresses = std::map<std::string, std::vector<std::string>>;
 std::string render_nginx_config(const stack::Stack& stack, const ReplicaAddresses& replicas,
                                 const std::string& stack_fingerprint = "stack-0");
 
+// The same routes and settings for an nginx outside mldeploy's own engine
+// (export compose): each service is reached by a name that `resolver` answers
+// when a request comes, with every replica's address (Docker's embedded DNS
+// answers a compose service's name so). `targets`: service -> "name:port"; a
+// service without one answers 503.
+struct ResolvedNames {
+    std::string resolver;
+    std::map<std::string, std::string> targets;
+};
+std::string render_nginx_config_resolved(const stack::Stack& stack, const ResolvedNames& names);
+
 std::string stack_fingerprint_of(std::string_view stack_json);
 
 // What a running balancer answers at /_mldeploy/config: the drain marker of the
