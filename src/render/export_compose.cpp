@@ -47,53 +47,79 @@ Doc healthcheck(int port, const std::string& path, const stack::Health& h) {
             {"start_period", util::format_duration(h.start_period)}};
 }
 
-Doc model_service(const stack::Stack& stack, const stack::Service& s, const ComposeOptions& options,
-                  std::vector<std::string>& warnings) {
+// What a model service and a job have alike: build, image, command, env, volumes.
+Doc container_of(const std::string& who, const std::optional<stack::Build>& build, const std::string& image,
+                 const std::vector<std::string>& command, const std::map<std::string, std::string>& env,
+                 const std::vector<stack::Volume>& volumes, const ComposeOptions& options,
+                 std::vector<std::string>& warnings) {
     Doc out = Doc::object();
-    if (s.build) {
-        Doc build = {{"context", path_for_compose(s.build->context, options.output_dir)}};
-        if (!s.build->dockerfile.empty()) build["dockerfile"] = s.build->dockerfile;
-        if (!s.build->args.empty()) build["args"] = s.build->args;
-        out["build"] = build;
+    if (build) {
+        Doc b = {{"context", path_for_compose(build->context, options.output_dir)}};
+        if (!build->dockerfile.empty()) b["dockerfile"] = build->dockerfile;
+        if (!build->args.empty()) b["args"] = build->args;
+        out["build"] = b;
     }
-    out["image"] = s.image;
-    if (!s.command.empty()) out["command"] = s.command;
-    if (!s.env.empty()) out["environment"] = s.env;
-    for (const auto& [key, value] : s.env)
+    out["image"] = image;
+    if (!command.empty()) out["command"] = command;
+    if (!env.empty()) out["environment"] = env;
+    for (const auto& [key, value] : env)
         if (stack::looks_secret(key) || stack::value_looks_secret(value))
             warnings.push_back(
-                fmt::format("service {}: env {} looks secret and is written into the compose file; "
+                fmt::format("{}: env {} looks secret and is written into the compose file; "
                             "keep the file private, or move the value to a .env file beside it",
-                            s.name, key));
-    if (!s.volumes.empty()) {
-        Doc volumes = Doc::array();
-        for (const auto& v : s.volumes) {
+                            who, key));
+    if (!volumes.empty()) {
+        Doc list = Doc::array();
+        for (const auto& v : volumes) {
             const auto source = v.is_bind ? path_for_compose(v.source, options.output_dir) : v.source;
-            volumes.push_back(source + ":" + v.target + (v.options.empty() ? "" : ":" + v.options));
+            list.push_back(source + ":" + v.target + (v.options.empty() ? "" : ":" + v.options));
         }
-        out["volumes"] = volumes;
+        out["volumes"] = list;
     }
+    return out;
+}
+
+// deploy.resources: limits, and GPUs as device reservations.
+Doc resources_of(const stack::Resources& r) {
+    Doc limits = Doc::object();
+    if (r.cpus) limits["cpus"] = fmt::format("{}", *r.cpus);
+    if (r.memory_bytes) limits["memory"] = util::format_size(*r.memory_bytes);
+    Doc resources = Doc::object();
+    if (!limits.empty()) resources["limits"] = limits;
+    if (r.gpus) {
+        Doc device = {{"driver", "nvidia"}, {"capabilities", Doc::array({"gpu"})}};
+        if (*r.gpus == "all")
+            device["count"] = "all";
+        else
+            device["count"] = std::stoll(*r.gpus);
+        resources["reservations"] = {{"devices", Doc::array({device})}};
+    }
+    return resources;
+}
+
+Doc model_service(const stack::Stack& stack, const stack::Service& s, const ComposeOptions& options,
+                  std::vector<std::string>& warnings) {
+    Doc out = container_of("service " + s.name, s.build, s.image, s.command, s.env, s.volumes, options, warnings);
     out["restart"] = s.restart;
     out["expose"] = Doc::array({std::to_string(s.port)});
     out["stop_grace_period"] = util::format_duration(stack.drain_of(s));
     if (s.health) out["healthcheck"] = healthcheck(s.port, s.health->path, *s.health);
-
     Doc deploy = {{"replicas", s.replicas}};
-    Doc limits = Doc::object();
-    if (s.resources.cpus) limits["cpus"] = fmt::format("{}", *s.resources.cpus);
-    if (s.resources.memory_bytes) limits["memory"] = util::format_size(*s.resources.memory_bytes);
-    Doc resources = Doc::object();
-    if (!limits.empty()) resources["limits"] = limits;
-    if (s.resources.gpus) {
-        Doc device = {{"driver", "nvidia"}, {"capabilities", Doc::array({"gpu"})}};
-        if (*s.resources.gpus == "all")
-            device["count"] = "all";
-        else
-            device["count"] = std::stoll(*s.resources.gpus);
-        resources["reservations"] = {{"devices", Doc::array({device})}};
-    }
-    if (!resources.empty()) deploy["resources"] = resources;
+    if (auto resources = resources_of(s.resources); !resources.empty()) deploy["resources"] = resources;
     out["deploy"] = deploy;
+    return out;
+}
+
+// A job runs once, by hand: in the "jobs" profile, so `up` leaves it alone and
+// `docker-compose run --rm NAME` runs it.
+Doc job_service(const stack::Job& j, const ComposeOptions& options, std::vector<std::string>& warnings) {
+    Doc out = container_of("job " + j.name, j.build, j.image, j.command, j.env, j.volumes, options, warnings);
+    out["profiles"] = Doc::array({"jobs"});
+    out["restart"] = "no";
+    if (auto resources = resources_of(j.resources); !resources.empty()) out["deploy"] = {{"resources", resources}};
+    if (j.timeout)
+        warnings.push_back(
+            fmt::format("job {}: timeout does not carry over; Compose runs a job until it ends", j.name));
     return out;
 }
 
@@ -152,6 +178,11 @@ ComposeExport export_compose(const stack::Stack& stack, const ComposeOptions& op
         services[s.name] = model_service(stack, s, options, out.warnings);
         for (const auto& v : s.volumes)
             if (!v.is_bind) volumes[v.source] = {{"name", v.source}};  // the engine's volume, as mldeploy uses it
+    }
+    for (const auto& j : stack.jobs) {
+        services[j.name] = job_service(j, options, out.warnings);
+        for (const auto& v : j.volumes)
+            if (!v.is_bind) volumes[v.source] = {{"name", v.source}};
     }
     services[compose_balancer_name(stack)] = balancer_service(stack);
     if (stack.balancer.algorithm != "round_robin")

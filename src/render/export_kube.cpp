@@ -2,6 +2,7 @@
 
 #include "render/nginx.hpp"
 #include "stack/serialize.hpp"
+#include "util/base64.hpp"
 #include "util/hash.hpp"
 
 #include <fmt/format.h>
@@ -31,6 +32,8 @@ Workload workload_of(const stack::Service& s) {
     return {s.name, "model", s.image, s.command, s.env, s.volumes, s.resources};
 }
 
+Workload workload_of(const stack::Job& j) { return {j.name, "job", j.image, j.command, j.env, j.volumes, j.resources}; }
+
 struct Context {
     const stack::Stack& stack;
     const KubeOptions& options;
@@ -38,26 +41,6 @@ struct Context {
     // Secret key -> value, for env values that look secret (one Secret per stack).
     std::map<std::string, std::string> secret_data;
 };
-
-std::string base64(std::string_view in) {
-    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                           static_cast<unsigned char>(in[i + 2]);
-        for (int shift : {18, 12, 6, 0}) out += kAlphabet[(v >> shift) & 63];
-    }
-    if (i < in.size()) {
-        unsigned v = static_cast<unsigned char>(in[i]) << 16;
-        if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-        out += kAlphabet[(v >> 18) & 63];
-        out += kAlphabet[(v >> 12) & 63];
-        out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-        out += '=';
-    }
-    return out;
-}
 
 std::string dns_label(std::string text) {
     std::replace(text.begin(), text.end(), '_', '-');
@@ -87,6 +70,7 @@ Doc all_labels(const stack::Stack& stack, const std::string& name, const std::st
     labels["io.mldeploy.stack"] = stack.name;
     labels["io.mldeploy.role"] = component;
     if (component == "model") labels["io.mldeploy.service"] = name;
+    if (component == "job") labels["io.mldeploy.job"] = name;
     return labels;
 }
 
@@ -296,26 +280,42 @@ std::vector<Doc> balancer_docs(Context& c) {
                            c.options.node_port ? "NodePort" : "LoadBalancer")};
 }
 
+// A job runs once (`mldeploy run`): a Job that is not retried, stopped past its timeout.
+Doc job_doc(Context& c, const stack::Job& j) {
+    const auto labels = all_labels(c.stack, j.name, "job");
+    warn_local_image(c, "job " + j.name, j.image);
+    auto pod = pod_spec(c, workload_of(j), Doc::object());
+    pod["restartPolicy"] = "Never";
+    Doc spec = {{"backoffLimit", 0}, {"template", {{"metadata", {{"labels", labels}}}, {"spec", pod}}}};
+    if (j.timeout) spec["activeDeadlineSeconds"] = whole_seconds(*j.timeout);
+    return {{"apiVersion", "batch/v1"},
+            {"kind", "Job"},
+            {"metadata", metadata(c, kube_name(c.stack, "job-" + j.name), labels)},
+            {"spec", spec}};
+}
+
 std::vector<Doc> claim_docs(Context& c) {
     std::vector<Doc> docs;
     std::set<std::string> seen;
-    for (const auto& s : c.stack.services)
-        for (const auto& v : s.volumes) {
-            if (v.is_bind || !seen.insert(claim_name(v)).second) continue;
-            const auto labels = all_labels(c.stack, claim_name(v), "volume");
-            docs.push_back({{"apiVersion", "v1"},
-                            {"kind", "PersistentVolumeClaim"},
-                            {"metadata", metadata(c, claim_name(v), labels)},
-                            {"spec",
-                             {{"accessModes", Doc::array({"ReadWriteOnce"})},
-                              {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}});
-        }
+    std::vector<stack::Volume> all;
+    for (const auto& s : c.stack.services) all.insert(all.end(), s.volumes.begin(), s.volumes.end());
+    for (const auto& j : c.stack.jobs) all.insert(all.end(), j.volumes.begin(), j.volumes.end());
+    for (const auto& v : all) {
+        if (v.is_bind || !seen.insert(claim_name(v)).second) continue;
+        const auto labels = all_labels(c.stack, claim_name(v), "volume");
+        docs.push_back(
+            {{"apiVersion", "v1"},
+             {"kind", "PersistentVolumeClaim"},
+             {"metadata", metadata(c, claim_name(v), labels)},
+             {"spec",
+              {{"accessModes", Doc::array({"ReadWriteOnce"})}, {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}});
+    }
     return docs;
 }
 
 Doc secret_doc(const Context& c) {
     Doc data = Doc::object();
-    for (const auto& [key, value] : c.secret_data) data[key] = base64(value);
+    for (const auto& [key, value] : c.secret_data) data[key] = util::base64_encode(value);
     return {{"apiVersion", "v1"},
             {"kind", "Secret"},
             {"metadata", metadata(c, kube_name(c.stack, "env"), all_labels(c.stack, "env", "secret"))},
@@ -333,6 +333,7 @@ KubeExport export_kube(const stack::Stack& stack, const KubeOptions& options) {
     std::vector<Doc> workloads;
     for (const auto& s : stack.services)
         for (auto& d : model_service_docs(c, s)) workloads.push_back(std::move(d));
+    for (const auto& j : stack.jobs) workloads.push_back(job_doc(c, j));
     // The objects pods need come first: kubectl applies in file order.
     if (!c.secret_data.empty()) out.documents.push_back(secret_doc(c));
     for (auto& d : claim_docs(c)) out.documents.push_back(std::move(d));

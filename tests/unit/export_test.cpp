@@ -195,6 +195,34 @@ TEST_SUITE("export") {
         CHECK(has(e.warnings, "gpus = \"all\""));
     }
 
+    TEST_CASE("kube: a job is a Job that runs once, stopped past its timeout, with its claims") {
+        const auto e = render::export_kube(load("full.toml"), {});
+        std::vector<YAML::Node> docs = YAML::LoadAll(e.text());
+        const auto* job = find_kind(docs, "Job", "shop-job-train");
+        REQUIRE(job != nullptr);
+        CHECK((*job)["apiVersion"].as<std::string>() == "batch/v1");
+        CHECK((*job)["metadata"]["labels"]["io.mldeploy.role"].as<std::string>() == "job");
+        CHECK((*job)["metadata"]["labels"]["io.mldeploy.job"].as<std::string>() == "train");
+        CHECK((*job)["spec"]["backoffLimit"].as<int>() == 0);
+        CHECK((*job)["spec"]["activeDeadlineSeconds"].as<int>() == 7200);
+        const auto pod = (*job)["spec"]["template"]["spec"];
+        CHECK(pod["restartPolicy"].as<std::string>() == "Never");
+        CHECK(pod["containers"][0]["image"].as<std::string>() == "localhost/shop/train:1");
+        CHECK(pod["containers"][0]["volumeMounts"][0]["mountPath"].as<std::string>() == "/out");
+        CHECK(pod["volumes"][0]["persistentVolumeClaim"]["claimName"].as<std::string>() == "recs-cache");
+        CHECK(has(e.warnings, "job train: image localhost/shop/train:1 names no registry"));
+    }
+
+    TEST_CASE("compose: a job is a service of the jobs profile, run with docker-compose run") {
+        const auto e = render::export_compose(load("full.toml"), {kData / "export"});
+        const auto train = YAML::Load(e.text())["services"]["train"];
+        CHECK(train["profiles"][0].as<std::string>() == "jobs");
+        CHECK(train["restart"].as<std::string>() == "no");
+        CHECK(train["build"]["context"].as<std::string>() == "../../../../examples/echo");
+        CHECK(train["deploy"]["resources"]["limits"]["cpus"].as<std::string>() == "1");
+        CHECK(has(e.warnings, "job train: timeout does not carry over"));
+    }
+
     TEST_CASE("kube: --namespace and --node-port") {
         const auto e = render::export_kube(load("full.toml"), {"ml", true});
         std::vector<YAML::Node> docs = YAML::LoadAll(e.text());
