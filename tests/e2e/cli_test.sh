@@ -17,9 +17,9 @@ has() { [[ "$1" == *"$2"* ]] || { echo "  '$2' not in: $1" >&2; return 1; }; }
 run scal --replicas 2
 check "scal: exit 2" eq "$RC" 2
 check "scal: did you mean scale" has "$OUT" "unknown command 'scal'; did you mean 'scale'?"
-run -f stack.toml exec m -- ls
-check "exec: exit 2" eq "$RC" 2
-check "exec: lists the commands" has "$OUT" "unknown command 'exec'; the commands are: up, scale, down"
+run -f stack.toml frobnicate m
+check "an unknown command: exit 2" eq "$RC" 2
+check "an unknown command: lists the commands" has "$OUT" "unknown command 'frobnicate'; the commands are: up, scale, restart, down"
 run -q conifg
 check "conifg after a flag: did you mean config" has "$OUT" "did you mean 'config'?"
 run schema
