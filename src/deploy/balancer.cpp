@@ -260,7 +260,22 @@ void Balancer::use(const std::string& id, const BalancerFiles& files) {
 }
 
 void Balancer::adopt_starting(const std::string& name) {
-    const auto id = engine_.inspect_container(name).id;
+    // The engine reserves the name a moment before the container can be
+    // inspected (a concurrent run's create under way): wait for it to show.
+    std::string id;
+    for (int attempt = 0; id.empty(); ++attempt) {
+        try {
+            id = engine_.inspect_container(name).id;
+        } catch (const engine::EngineError& e) {
+            if (!e.not_found()) throw;
+            if (attempt >= 100)
+                throw DeployError(
+                    fmt::format("another run is creating balancer {} and it did not appear: {}; run "
+                                "`mldeploy up` again",
+                                name, e.engine_message()));
+            clock_.sleep_for(std::chrono::milliseconds(50));
+        }
+    }
     const auto deadline = clock_.now() + std::chrono::seconds(30);
     while (!engine_.inspect_container(id).running && clock_.now() < deadline)
         clock_.sleep_for(std::chrono::milliseconds(100));

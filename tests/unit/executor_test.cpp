@@ -617,6 +617,22 @@ TEST_SUITE("executor") {
         CHECK(contains(r[0].args[4], w.address_of("demo-llm-1")));
     }
 
+    TEST_CASE("executor: a balancer whose name another run has reserved, not yet inspectable, is waited for") {
+        World w;
+        const auto stack = demo_stack(1);
+        auto session = w.session(stack);
+        const auto plan = session.plan();
+        const auto theirs = w.engine.add_running_container(plan::balancer_spec(stack, "sha256:nginx"));
+        // The engine reserves a name a moment before the container can be inspected.
+        w.engine.fail_next("inspect_container", "demo-balancer", 404, "no such container", 3);
+
+        session.apply(plan);
+
+        const auto balancers = w.of_role(plan::label::role_balancer);
+        REQUIRE(balancers.size() == 1);
+        CHECK(balancers.begin()->second.id == theirs);
+    }
+
     TEST_CASE("executor: on a rootless engine the balancer starts alongside the replicas, and a reload adds them") {
         World w;
         w.engine.set_rootless(true);
