@@ -42,6 +42,12 @@ void describe_dockerfile(const stack::Build& build, engine::BuildRequest& reques
 
 }  // namespace
 
+std::string build_key(const stack::Build& build) {
+    std::string key = build.context.string() + '\0' + build.dockerfile;
+    for (const auto& [name, value] : build.args) key += '\0' + name + '=' + value;
+    return key;
+}
+
 std::string build_service_image(engine::Engine& engine, const stack::Service& service, util::Output& out) {
     const auto& build = *service.build;
     out.step(fmt::format("building {} from {}", service.image, build.context.string()));

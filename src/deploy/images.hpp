@@ -18,6 +18,10 @@ enum class BuildPolicy {
     always,        // every time (`up --build`): the engine's layer cache still applies
 };
 
+// Two services built from the same context, dockerfile and args get one build:
+// this key is equal for them.
+std::string build_key(const stack::Build& build);
+
 // Builds one service's image, whatever the engine holds; labels it with its
 // build hash (plan::label::build_hash). Returns its id.
 std::string build_service_image(engine::Engine& engine, const stack::Service& service, util::Output& out);

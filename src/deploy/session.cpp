@@ -30,13 +30,6 @@ bool has_kept_args(const stack::Service& service) {
     return false;
 }
 
-// Two services built from the same context, dockerfile and args get one build.
-std::string build_key(const stack::Build& build) {
-    std::string key = build.context.string() + '\0' + build.dockerfile;
-    for (const auto& [name, value] : build.args) key += '\0' + name + '=' + value;
-    return key;
-}
-
 }  // namespace
 
 bool DeployPlan::empty() const {
