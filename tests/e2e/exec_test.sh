@@ -8,7 +8,7 @@ require_engine
 
 NAME=${E2E_STACK_PREFIX:-e2e}exec$$
 PORT=$((19100 + $$ % 50))
-trap 'cleanup_stack $NAME; rm -rf "$WORK"' EXIT
+trap 'stop_hey; cleanup_stack $NAME; rm -rf "$WORK"' EXIT
 cp -r "$REPO/examples/echo" "$WORK/echo"
 cat >"$WORK/stack.toml" <<TOML
 name = "$NAME"
@@ -28,6 +28,9 @@ cd "$WORK"
 "$MLDEPLOY" up -q >/dev/null || { fail "up"; finish; exit 1; }
 
 hostname_of() { engine_get "/containers/$1/json" | jq -r .Config.Hostname; }
+
+# Every exec below runs while a client keeps the stack busy: none of its requests may fail.
+start_hey "$WORK/load.txt" -c 4 -q 20 "http://127.0.0.1:$PORT/predict?msg=during-exec"
 
 # Output and exit status; SERVICE left out (the stack's one service), then named.
 check "stdout of the command" eq "$("$MLDEPLOY" exec -- printenv GREETING)" "hello from echo"
@@ -80,4 +83,11 @@ check "no command: says where it goes" contains "$out" "after \`--\`"
 rc=0; out=$(cd / && "$MLDEPLOY" -s "${NAME}x" exec -- true 2>&1) || rc=$?
 check "a stack not deployed: exit 2" eq "$rc" 2
 check "a stack not deployed: as ps -s says it" contains "$out" "stack '${NAME}x' is not deployed on"
+
+stop_hey
+read -r total bad < <(hey_counts "$WORK/load.txt")
+echo "requests during the execs: $total, failed or non-2xx: $bad"
+check "requests were sent while exec ran" test "$total" -gt 0
+check "zero failed requests while exec ran" eq "$bad" 0
+[ "$bad" -eq 0 ] || hey_failures "$WORK/load.txt"
 finish
