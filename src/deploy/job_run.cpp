@@ -45,14 +45,8 @@ engine::ContainerSpec job_spec(const stack::Stack& stack, const stack::Job& job,
     spec.command = args.empty() ? job.command : args;
     spec.network = stack.network;
     spec.restart_policy = "no";  // run to completion, once
-    spec.cpus = job.resources.cpus;
-    spec.memory_bytes = job.resources.memory_bytes;
-    spec.gpus = job.resources.gpus;
-    for (const auto& v : job.volumes) {
-        engine::Mount m{v.source, v.target, {}, v.is_bind};
-        if (!v.options.empty()) m.options.push_back(v.options);
-        spec.mounts.push_back(std::move(m));
-    }
+    plan::set_resources(spec, job.resources);
+    spec.mounts = plan::mounts_of(job.volumes);
     spec.stop_timeout_s = JobRun::stop_timeout_s;
     spec.labels = plan::stack_labels(stack);
     spec.labels[plan::label::role] = plan::label::role_job;

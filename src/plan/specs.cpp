@@ -38,6 +38,22 @@ std::string config_hash_of(const engine::ContainerSpec& spec, const std::string&
     return util::fnv1a_hex(j.dump());
 }
 
+std::vector<engine::Mount> mounts_of(const std::vector<stack::Volume>& volumes) {
+    std::vector<engine::Mount> mounts;
+    for (const auto& v : volumes) {
+        engine::Mount m{v.source, v.target, {}, v.is_bind};
+        if (!v.options.empty()) m.options.push_back(v.options);
+        mounts.push_back(std::move(m));
+    }
+    return mounts;
+}
+
+void set_resources(engine::ContainerSpec& spec, const stack::Resources& resources) {
+    spec.cpus = resources.cpus;
+    spec.memory_bytes = resources.memory_bytes;
+    spec.gpus = resources.gpus;
+}
+
 engine::ContainerSpec replica_spec(const stack::Stack& stack, const stack::Service& service, int replica,
                                    const std::string& image_id) {
     engine::ContainerSpec spec;
@@ -48,14 +64,8 @@ engine::ContainerSpec replica_spec(const stack::Stack& stack, const stack::Servi
     spec.network = stack.network;
     spec.network_aliases = {service.name};
     spec.restart_policy = service.restart;
-    spec.cpus = service.resources.cpus;
-    spec.memory_bytes = service.resources.memory_bytes;
-    spec.gpus = service.resources.gpus;
-    for (const auto& v : service.volumes) {
-        engine::Mount m{v.source, v.target, {}, v.is_bind};
-        if (!v.options.empty()) m.options.push_back(v.options);
-        spec.mounts.push_back(std::move(m));
-    }
+    set_resources(spec, service.resources);
+    spec.mounts = mounts_of(service.volumes);
     spec.labels = stack_labels(stack);
     spec.labels[label::role] = label::role_model;
     spec.labels[label::service] = service.name;

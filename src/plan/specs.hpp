@@ -6,6 +6,7 @@
 #include "stack/model.hpp"
 
 #include <string>
+#include <vector>
 
 namespace mldeploy::plan {
 
@@ -17,6 +18,11 @@ std::string balancer_name(const stack::Stack& stack);
 engine::ContainerSpec replica_spec(const stack::Stack& stack, const stack::Service& service, int replica,
                                    const std::string& image_id);
 engine::ContainerSpec balancer_spec(const stack::Stack& stack, const std::string& image_id);
+
+// What a replica and a job container share: the engine's mounts of the
+// volumes, and the resources (cpus, memory, GPUs) on the spec.
+std::vector<engine::Mount> mounts_of(const std::vector<stack::Volume>& volumes);
+void set_resources(engine::ContainerSpec& spec, const stack::Resources& resources);
 
 // The hash a spec carries in its io.mldeploy.config-hash label. `service_port`:
 // the port the model listens on (a change needs new containers).
