@@ -2,6 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+
 #include <cctype>
 #include <cstdlib>
 #include <sstream>
@@ -9,31 +15,20 @@
 namespace mldeploy::deploy {
 namespace {
 
-// /proc/net/tcp writes each 32-bit word of an address in host byte order (little
-// endian here): "0100007F" is 127.0.0.1.
+// /proc/net/tcp writes each 32-bit word of an address in host byte order:
+// "0100007F" is 127.0.0.1. The bytes, then libc's own text form.
 std::string address_of(std::string_view hex) {
-    auto byte_at = [&](std::size_t i) {
-        return static_cast<unsigned>(std::strtoul(std::string(hex.substr(i, 2)).c_str(), nullptr, 16));
-    };
-    std::vector<unsigned> bytes;
-    for (std::size_t word = 0; word + 8 <= hex.size(); word += 8)
-        for (int i = 3; i >= 0; --i) bytes.push_back(byte_at(word + static_cast<std::size_t>(i) * 2));
-    if (bytes.size() == 4) return fmt::format("{}.{}.{}.{}", bytes[0], bytes[1], bytes[2], bytes[3]);
-    if (bytes.size() != 16) return std::string(hex);
-    bool all_zero = true;
-    for (unsigned b : bytes) all_zero = all_zero && b == 0;
-    if (all_zero) return "::";
-    bool loopback = bytes[15] == 1;
-    for (std::size_t i = 0; i < 15; ++i) loopback = loopback && bytes[i] == 0;
-    if (loopback) return "::1";
-    // An IPv4-mapped address: ::ffff:a.b.c.d
-    bool mapped = bytes[10] == 0xff && bytes[11] == 0xff;
-    for (std::size_t i = 0; i < 10; ++i) mapped = mapped && bytes[i] == 0;
-    if (mapped) return fmt::format("::ffff:{}.{}.{}.{}", bytes[12], bytes[13], bytes[14], bytes[15]);
-    std::string out;
-    for (std::size_t i = 0; i < 16; i += 2)
-        out += fmt::format("{}{:x}", i == 0 ? "" : ":", bytes[i] << 8 | bytes[i + 1]);
-    return out;
+    unsigned char bytes[16] = {};
+    const std::size_t size = hex.size() / 2;
+    if (size != 4 && size != 16) return std::string(hex);
+    for (std::size_t word = 0; word < size / 4; ++word) {
+        std::uint32_t value = 0;
+        std::from_chars(hex.data() + word * 8, hex.data() + word * 8 + 8, value, 16);
+        std::memcpy(bytes + word * 4, &value, 4);  // host order, as the kernel wrote it
+    }
+    char text[INET6_ADDRSTRLEN] = {};
+    if (inet_ntop(size == 4 ? AF_INET : AF_INET6, bytes, text, sizeof(text)) == nullptr) return std::string(hex);
+    return text;
 }
 
 bool is_loopback(const std::string& address) {

@@ -4,6 +4,7 @@
 #include "stack/serialize.hpp"
 #include "util/base64.hpp"
 #include "util/hash.hpp"
+#include "util/image_ref.hpp"
 
 #include <fmt/format.h>
 
@@ -85,13 +86,8 @@ std::string cpu_quantity(double cpus) { return fmt::format("{}m", std::llround(c
 
 std::int64_t whole_seconds(stack::Millis d) { return std::max<std::int64_t>(1, (d.count() + 999) / 1000); }
 
-bool only_local(const std::string& image) {
-    if (image.starts_with("localhost/")) return true;
-    const auto slash = image.find('/');
-    if (slash == std::string::npos) return true;  // "nginx:1": no registry host in the name
-    const auto first = image.substr(0, slash);
-    return first.find('.') == std::string::npos && first.find(':') == std::string::npos;
-}
+// No registry host in the name ("nginx:1", "localhost/a:1"): only this engine has it.
+bool only_local(const std::string& image) { return !util::registry_of(image); }
 
 void warn_local_image(Context& c, const std::string& who, const std::string& image) {
     if (!only_local(image)) return;
