@@ -18,7 +18,7 @@ namespace {
 std::vector<Command> command_table() {
     return {up_command(),      scale_command(), restart_command(), down_command(),
             ps_command(),      logs_command(),  exec_command(),    build_command(),
-            push_command(),    run_command(),   config_command(),  export_command(),
+            push_command(),    run_command(),   config_command(),  export_command(), bench_command(),
             version_command(), init_command(),  schema_command(),  completion_command()};
 }
 

@@ -21,5 +21,6 @@ Command init_command();
 Command push_command();
 Command run_command();
 Command export_command();
+Command bench_command();
 
 }  // namespace mldeploy::cmd

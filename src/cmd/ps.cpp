@@ -198,6 +198,15 @@ int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
                                  {"container_port", p.container_port},
                                  {"protocol", p.protocol}});
             j["ports"] = ports;
+            // The replica's GPUs (io.mldeploy.gpus: "0,1", or "all"), one string each.
+            auto gpus = nlohmann::json::array();
+            const auto gpu_text = label(c, plan::label::gpus);
+            for (std::size_t at = 0; !gpu_text.empty() && at <= gpu_text.size();) {
+                const auto comma = std::min(gpu_text.find(',', at), gpu_text.size());
+                gpus.push_back(gpu_text.substr(at, comma - at));
+                at = comma + 1;
+            }
+            j["gpus"] = gpus;
             if (label(c, plan::label::role) == plan::label::role_job) {
                 j["job"] = label(c, plan::label::job);
                 auto code = exit_codes.find(c.id);
@@ -208,13 +217,20 @@ int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
         out.result(list.dump(2));
         return 0;
     }
-    // One write for the whole table.
-    std::string table = fmt::format("{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}", "NAME", "ROLE", "SERVICE", "REPLICA",
-                                    "STATE", "HEALTH", "PORTS");
+    // One write for the whole table. A GPUS column only when a container has GPUs.
+    const bool with_gpus = std::any_of(containers.begin(), containers.end(),
+                                       [](const auto& c) { return !label(c, plan::label::gpus).empty(); });
+    auto gpus_cell = [&](const engine::ContainerSummary& c) {
+        if (!with_gpus) return std::string();
+        const auto gpus = label(c, plan::label::gpus);
+        return fmt::format("{:<8} ", gpus.empty() ? "-" : gpus);
+    };
+    std::string table = fmt::format("{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}{}", "NAME", "ROLE", "SERVICE",
+                                    "REPLICA", "STATE", "HEALTH", with_gpus ? "GPUS     " : "", "PORTS");
     for (const auto& c : containers)
-        table += fmt::format("\n{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}", c.name, label(c, plan::label::role),
+        table += fmt::format("\n{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}{}", c.name, label(c, plan::label::role),
                              service_or_job(c), label(c, plan::label::replica), state_text(c), health_text(c),
-                             ports_text(c));
+                             gpus_cell(c), ports_text(c));
     out.result(table);
     return 0;
 }

@@ -2,6 +2,7 @@
 
 #include "deploy/errors.hpp"
 #include "deploy/health_hint.hpp"
+#include "plan/gpus.hpp"
 #include "plan/labels.hpp"
 #include "plan/specs.hpp"
 
@@ -59,7 +60,8 @@ Executor::Executor(engine::Engine& engine, const stack::Stack& stack, util::Outp
       own_prober_(with.prober ? nullptr
                               : std::make_unique<HealthProber>(engine, [this] { return balancer_for_probes(); })),
       prober_(with.prober ? *with.prober : *own_prober_),
-      balancer_(engine, prober_, clock_, out, stack) {}
+      balancer_(engine, prober_, clock_, out, stack),
+      host_gpus_(plan::asks_for_gpus(stack) ? engine.gpus() : engine::GpuInventory{}) {}
 
 std::string Executor::balancer_for_probes() {
     if (balancer_starting_.valid()) return balancer_starting_.get();  // rethrows the balancer's failure
@@ -266,7 +268,7 @@ void Executor::wait_ready(const stack::Service& service, const std::string& id, 
 
 Executor::Member Executor::start_replica(const stack::Service& service, int replica, const std::string& name,
                                          const std::string& image_id) {
-    auto spec = plan::replica_spec(stack_, service, replica, image_id);
+    auto spec = plan::replica_spec(stack_, service, replica, image_id, &host_gpus_);
     spec.name = name;
     const auto started = clock_.now();
     std::string id;

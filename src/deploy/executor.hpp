@@ -82,6 +82,7 @@ private:
     std::unique_ptr<HealthProber> own_prober_;
     Prober& prober_;
     Balancer balancer_;
+    engine::GpuInventory host_gpus_;  // read once, when a service asks for a GPU count
 
     std::mutex members_mutex_;
     std::map<Slot, Member> members_;  // replicas that take traffic

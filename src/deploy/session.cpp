@@ -3,6 +3,7 @@
 #include "deploy/build_hash.hpp"
 #include "deploy/errors.hpp"
 #include "deploy/stack_state.hpp"
+#include "plan/gpus.hpp"
 #include "plan/labels.hpp"
 #include "plan/specs.hpp"
 
@@ -49,6 +50,9 @@ plan::Plan Session::plan_containers(const ImageIds& ids, const plan::Observed& o
 }
 
 DeployPlan Session::plan() {
+    // Before anything else: too few GPUs is a fault of the stack file (or of
+    // scale's count), found before any build, and nothing is changed.
+    if (plan::asks_for_gpus(stack_)) plan::check_gpus(stack_, engine_.gpus(), options_.replica_counts);
     DeployPlan p;
     std::map<std::string, std::string> built_by;  // build_key -> the first service with that build
     for (const auto& service : stack_.services) {

@@ -64,6 +64,8 @@ public:
     // GET /_ping (refuses a Podman socket: it has a Libpod-Api-Version header),
     // then GET /version.
     EngineInfo info() override;
+    // No CDI: the host's NVIDIA device nodes, sent as device requests by id.
+    GpuInventory gpus() const override { return nvidia_device_gpus(); }
 
     std::vector<NetworkSummary> list_networks(const Labels& label_filter) override;
     void create_network(const std::string& name, const Labels& labels) override;

@@ -3,6 +3,8 @@
 // Docker flavour of it. The planner and the commands only ever see this interface.
 #pragma once
 
+#include "engine/gpus.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -176,6 +178,9 @@ public:
     // A rootless engine (its socket belongs to a user, not root): container
     // addresses on its networks are not reachable from this host.
     virtual bool rootless() const = 0;
+    // The GPUs this engine can give containers (engine/gpus.hpp); none unless a
+    // flavour knows where to look.
+    virtual GpuInventory gpus() const { return {}; }
 
     // Images
     // The image's id, or nullopt when the engine has no such image.

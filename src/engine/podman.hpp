@@ -47,6 +47,8 @@ public:
     explicit PodmanEngine(std::string socket_path = podman_default_socket);
 
     EngineInfo info() override;
+    // The nvidia.com/gpu devices of the host's CDI specs.
+    GpuInventory gpus() const override { return cdi_gpus(cdi_spec_dirs()); }
 
     std::vector<NetworkSummary> list_networks(const Labels& label_filter) override;
     void create_network(const std::string& name, const Labels& labels) override;

@@ -13,6 +13,8 @@ inline constexpr const char* config_hash = "io.mldeploy.config-hash";
 // The replica's port and health path, so that commands given only -s can probe it.
 inline constexpr const char* port = "io.mldeploy.port";
 inline constexpr const char* health_path = "io.mldeploy.health-path";
+// The GPUs a replica was given, by device name ("0", "0,1"; plan/gpus.hpp), for `ps` and `top`.
+inline constexpr const char* gpus = "io.mldeploy.gpus";
 // On an image mldeploy built: the hash of what it was built from
 // (deploy/build_hash.hpp), so that an unchanged context needs no build.
 inline constexpr const char* build_hash = "io.mldeploy.build-hash";

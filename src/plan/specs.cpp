@@ -1,5 +1,6 @@
 #include "plan/specs.hpp"
 
+#include "plan/gpus.hpp"
 #include "plan/labels.hpp"
 #include "render/nginx.hpp"
 #include "util/hash.hpp"
@@ -55,7 +56,7 @@ void set_resources(engine::ContainerSpec& spec, const stack::Resources& resource
 }
 
 engine::ContainerSpec replica_spec(const stack::Stack& stack, const stack::Service& service, int replica,
-                                   const std::string& image_id) {
+                                   const std::string& image_id, const engine::GpuInventory* host_gpus) {
     engine::ContainerSpec spec;
     spec.name = replica_name(stack, service.name, replica);
     spec.image = service.image;
@@ -73,6 +74,15 @@ engine::ContainerSpec replica_spec(const stack::Stack& stack, const stack::Servi
     spec.labels[label::port] = std::to_string(service.port);
     if (service.health) spec.labels[label::health_path] = service.health->path;
     spec.labels[label::config_hash] = config_hash_of(spec, image_id, service.port);
+    const auto count = gpu_count(service.resources);
+    if (count && host_gpus != nullptr && !host_gpus->devices.empty()) {
+        const auto mine = gpus_of_replica(host_gpus->devices, *count, replica);
+        spec.gpus.reset();
+        spec.devices.insert(spec.devices.end(), mine.begin(), mine.end());
+        spec.labels[label::gpus] = gpus_label(mine);
+    } else if (service.resources.gpus) {
+        spec.labels[label::gpus] = *service.resources.gpus;  // "all", or a count the engine resolves
+    }
     return spec;
 }
 

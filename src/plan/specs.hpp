@@ -14,9 +14,12 @@ std::string replica_name(const stack::Stack& stack, const std::string& service, 
 std::string balancer_name(const stack::Stack& stack);
 
 // The replica's container; `image_id` (when known) goes into the config hash so
-// that a rebuilt image rolls the replicas.
+// that a rebuilt image rolls the replicas. With the host's GPUs given, a GPU
+// count becomes the replica's own devices (plan/gpus.hpp) and the io.mldeploy.gpus
+// label; the config hash holds the count, not the devices, so it is the same
+// for every replica of a service.
 engine::ContainerSpec replica_spec(const stack::Stack& stack, const stack::Service& service, int replica,
-                                   const std::string& image_id);
+                                   const std::string& image_id, const engine::GpuInventory* host_gpus = nullptr);
 engine::ContainerSpec balancer_spec(const stack::Stack& stack, const std::string& image_id);
 
 // What a replica and a job container share: the engine's mounts of the

@@ -16,7 +16,7 @@ inline const std::vector<std::string> service{"build",   "image",   "port",   "r
 inline const std::vector<std::string> job{"build", "image", "command", "env", "volumes", "resources", "timeout"};
 inline const std::vector<std::string> build{"context", "dockerfile", "args"};
 inline const std::vector<std::string> health{"path", "interval", "timeout", "retries", "start_period"};
-inline const std::vector<std::string> resources{"cpus", "memory", "gpus"};
+inline const std::vector<std::string> resources{"cpus", "memory", "gpus", "share_gpus"};
 inline const std::vector<std::string> balancer{"image",    "port",    "host_ip", "algorithm",
                                                "max_body", "timeout", "routes"};
 inline const std::vector<std::string> route{"path", "service", "strip_prefix"};

@@ -43,6 +43,10 @@ struct Resources {
     std::optional<std::int64_t> memory_bytes;
     // GPUs: nullopt = none; "all"; or a count as decimal text ("1", "2").
     std::optional<std::string> gpus;
+    // A count asks for devices of the replica's own (spread by replica number);
+    // true: replicas may share them when the host has fewer than they ask for.
+    bool share_gpus = false;
+    SourcePos gpus_pos;  // of the `gpus` key, for the plan-time check
 };
 
 struct Volume {

@@ -56,6 +56,8 @@ Resources read_resources(const TableReader& service) {
                                   util::format_size(memory->value)));
     }
     resources.gpus = read_gpus(reader);
+    if (const toml::node* node = reader.find("gpus")) resources.gpus_pos = ctx.pos_of(*node);
+    if (auto share = reader.boolean("share_gpus")) resources.share_gpus = share->value;
     return resources;
 }
 

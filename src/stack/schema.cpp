@@ -133,7 +133,12 @@ json resources_schema() {
                   {"gpus",
                    {{"description", "GPUs per replica: a count, or \"all\"."},
                     {"anyOf", json::array({{{"type", "integer"}, {"minimum", 0}},
-                                           {{"type", "string"}, {"enum", json::array({"all"})}}})}}}},
+                                           {{"type", "string"}, {"enum", json::array({"all"})}}})}}},
+                  {"share_gpus",
+                   {{"type", "boolean"},
+                    {"description",
+                     "Let replicas share GPUs (round robin) when the host has fewer than gpus x replicas; "
+                     "default false: that is an error."}}}},
                  {}, "Limits per replica.");
 }
 

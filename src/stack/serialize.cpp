@@ -60,6 +60,7 @@ toml::table resources_toml(const Resources& r) {
         else
             res.insert("gpus", std::stoll(*r.gpus));
     }
+    if (r.share_gpus) res.insert("share_gpus", true);
     return res;
 }
 
@@ -174,6 +175,7 @@ json to_json(const Stack& stack, bool redact) {
         if (s.resources.cpus) res["cpus"] = *s.resources.cpus;
         if (s.resources.memory_bytes) res["memory_bytes"] = *s.resources.memory_bytes;
         if (s.resources.gpus) res["gpus"] = *s.resources.gpus;
+        if (s.resources.share_gpus) res["share_gpus"] = true;
         sj["resources"] = res;
         if (s.drain) sj["drain_ms"] = s.drain->count();
         services.push_back(sj);
@@ -230,6 +232,7 @@ Stack stack_from_json(const json& j) {
         if (res.contains("cpus")) s.resources.cpus = res["cpus"].get<double>();
         if (res.contains("memory_bytes")) s.resources.memory_bytes = res["memory_bytes"].get<std::int64_t>();
         if (res.contains("gpus")) s.resources.gpus = res["gpus"].get<std::string>();
+        s.resources.share_gpus = res.value("share_gpus", false);
         if (sj.contains("drain_ms")) s.drain = Millis(sj["drain_ms"].get<long>());
         stack.services.push_back(std::move(s));
     }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# A replica that asks for a GPU on a machine without one: the engine refuses
-# the device at start (Podman: no CDI spec; Docker: no nvidia runtime). `up`
-# exits 1 with the engine's own message, and leaves nothing behind.
+# A replica that asks for GPUs on a machine without one. A count is checked
+# against the host's GPUs at plan time (Podman: its CDI specs; Docker: the
+# NVIDIA device nodes): exit 2 saying the host has none, nothing created.
+# "all" leaves it to the engine, which refuses the device at start (Podman: no
+# CDI spec; Docker: no nvidia runtime): `up` exits 1 with the engine's own
+# message, and leaves nothing behind.
 source "$(dirname "$0")/lib.sh"
 require_engine
 
@@ -22,8 +25,13 @@ port = $PORT
 TOML
   rc=0; out=$("$MLDEPLOY" up -f "$WORK/stack.toml" 2>&1) || rc=$?
   echo "$out" | tail -2
-  check "gpus = $gpus: up exits 1" eq "$rc" 1
-  check "gpus = $gpus: the engine's reason reaches the user" grep -qiE 'CDI|nvidia|device' <<<"$out"
+  if [ "$gpus" = 1 ]; then
+    check "gpus = 1: up exits 2 (plan time)" eq "$rc" 2
+    check "gpus = 1: says the host has none, at the key" grep -q 'stack.toml:7:.*need 1 GPU; this host has none' <<<"$out"
+  else
+    check "gpus = $gpus: up exits 1" eq "$rc" 1
+    check "gpus = $gpus: the engine's reason reaches the user" grep -qiE 'CDI|nvidia|device' <<<"$out"
+  fi
   check "gpus = $gpus: no container left" eq "$(count_containers io.mldeploy.stack=$NAME)" 0
   check "gpus = $gpus: no network left" eq "$(count_networks io.mldeploy.stack=$NAME)" 0
 done

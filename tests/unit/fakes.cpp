@@ -328,6 +328,8 @@ std::string FakeEngine::create_container(const engine::ContainerSpec& spec) {
     c.command = spec.command;
     c.network = spec.network;
     c.ports = spec.ports;
+    c.devices = spec.devices;
+    c.gpus = spec.gpus;
     if (auto it = behaviors_.find(spec.name); it != behaviors_.end()) c.behavior = it->second;
     containers_.push_back(c);
     return c.id;

@@ -53,6 +53,8 @@ public:
         std::vector<std::string> command;
         std::string network;
         std::vector<engine::PortBinding> ports;
+        std::vector<std::string> devices;
+        std::optional<std::string> gpus;
         std::string state = "created";  // created | running | exited
         int exit_code = 0;
         std::string ip;  // on `network`, from its first start
@@ -102,6 +104,8 @@ public:
     // engine::Engine
     engine::EngineInfo info() override;
     bool rootless() const override { return rootless_; }
+    engine::GpuInventory gpus() const override { return gpus_; }
+    void set_gpus(engine::GpuInventory gpus) { gpus_ = std::move(gpus); }
     // A rootless engine: the replicas' probes run inside the balancer.
     void set_rootless(bool rootless) { rootless_ = rootless; }
     std::optional<engine::ImageDetails> inspect_image(const std::string& reference) override;
@@ -154,6 +158,7 @@ private:
 
     FakeClock* clock_;
     bool rootless_ = false;
+    engine::GpuInventory gpus_;
     mutable std::mutex mutex_;
     std::condition_variable starts_cv_;
     std::condition_variable state_cv_;  // a container stopped, exited or went
