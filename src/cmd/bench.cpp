@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 namespace mldeploy::cmd {

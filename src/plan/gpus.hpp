@@ -10,6 +10,7 @@
 #include "stack/model.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 

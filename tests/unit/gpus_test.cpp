@@ -13,6 +13,8 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 using namespace mldeploy;
 using namespace mldeploy::test;
 using nlohmann::json;
@@ -164,15 +166,18 @@ TEST_SUITE("gpus") {
         for (const auto& [name, c] : w.replicas()) {
             REQUIRE(c.devices.size() == 1);
             CHECK_FALSE(c.gpus);
-            CHECK(c.labels.at(plan::label::gpus) == gpus_label(c.devices));
+            CHECK(c.labels.at(plan::label::gpus) == plan::gpus_label(c.devices));
             devices.insert(c.devices[0]);
         }
         CHECK(devices == std::set<std::string>(kFour.begin(), kFour.end()));
         CHECK(w.engine.container("demo-llm-3")->devices == std::vector<std::string>{"nvidia.com/gpu=2"});
 
         const auto before = w.engine.mutating_calls().size();
-        auto scale = w.session(gpu_stack(4, "1"), deploy::SessionOptions{.counts_only = true,
-                                                                          .replica_counts = {{"llm", 5}}});
+        deploy::SessionOptions to_five;
+        to_five.counts_only = true;
+        to_five.replica_counts = {{"llm", 5}};
+        const auto four_replicas = gpu_stack(4, "1");  // the session keeps a reference
+        auto scale = w.session(four_replicas, to_five);
         CHECK_THROWS_AS(scale.plan(), stack::StackError);
         CHECK(w.engine.mutating_calls().size() == before);
         // Scaling down and up again: replica 2 gets device 1 again.
