@@ -47,12 +47,18 @@ port = $PORT
 TOML
 }
 
+# The model's own environment (PID 1's): Podman gives a CDI device's env to the
+# container's process, not to later execs.
+gpu_of() {  # gpu_of STACK_FILE REPLICA
+  "$MLDEPLOY" exec -f "$1" -r "$2" -- sh -c 'tr "\0" "\n" </proc/1/environ | sed -n "s/^GPU_ID=//p"'
+}
+
 stack_file "$NAME" 4 >"$WORK/stack.toml"
 "$MLDEPLOY" up -q -f "$WORK/stack.toml" >/dev/null || { fail "up with 4 replicas on 4 GPUs"; finish; exit 1; }
 
 seen=""
 for r in 1 2 3 4; do
-  gpu=$("$MLDEPLOY" exec -f "$WORK/stack.toml" -r "$r" -- printenv GPU_ID)
+  gpu=$(gpu_of "$WORK/stack.toml" "$r")
   check "replica $r sees GPU $((r - 1))" eq "$gpu" "$((r - 1))"
   seen="$seen $gpu"
 done
@@ -86,8 +92,8 @@ check "a new stack of 5: no network" eq "$(count_networks io.mldeploy.stack=${NA
 # Sharing asked for: the fifth replica reuses device 0, the others keep theirs.
 stack_file "$NAME" 5 "share_gpus = true" >"$WORK/stack.toml"
 "$MLDEPLOY" up -q -f "$WORK/stack.toml" >/dev/null || fail "up with 5 replicas sharing 4 GPUs"
-check "shared: replica 5 sees GPU 0" eq "$("$MLDEPLOY" exec -f "$WORK/stack.toml" -r 5 -- printenv GPU_ID)" 0
-check "shared: replica 2 still sees GPU 1" eq "$("$MLDEPLOY" exec -f "$WORK/stack.toml" -r 2 -- printenv GPU_ID)" 1
+check "shared: replica 5 sees GPU 0" eq "$(gpu_of "$WORK/stack.toml" 5)" 0
+check "shared: replica 2 still sees GPU 1" eq "$(gpu_of "$WORK/stack.toml" 2)" 1
 check "shared: the first four were not replaced" eq \
   "$(container_ids io.mldeploy.stack=$NAME io.mldeploy.role=model | grep -c -F -f <(echo "$ids_before"))" 4
 finish
