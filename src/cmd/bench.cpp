@@ -5,8 +5,8 @@
 // address to requests that ask: deploy/bench.hpp). --compare runs the same load
 // against one replica directly, where this host reaches it. Load goes to this
 // host's loopback or the stack's own addresses, never elsewhere.
-#include "cmd/commands.hpp"
 #include "deploy/bench.hpp"
+#include "cmd/commands.hpp"
 #include "engine/listing.hpp"
 #include "plan/labels.hpp"
 #include "util/netif.hpp"
@@ -126,9 +126,10 @@ const engine::ListedContainer& pick_replica(const StackView& view, const std::st
     std::string service = o.service;
     if (service.empty()) {
         if (services.size() != 1)
-            throw UsageError(fmt::format("stack {} has {} services with replicas; name one: mldeploy bench SERVICE "
-                                         "--compare",
-                                         stack, services.size()));
+            throw UsageError(
+                fmt::format("stack {} has {} services with replicas; name one: mldeploy bench SERVICE "
+                            "--compare",
+                            stack, services.size()));
         service = *services.begin();
     }
     for (const auto& c : view.containers)
@@ -183,10 +184,10 @@ int run_bench(const GlobalOptions& g, const BenchOptions& o) {
         const std::string direct = fmt::format("http://{}{}", host_port(ip, port), o.path);
         nlohmann::json compare{{"replica", replica.summary.name}, {"url", direct}};
         if (ip.empty() || engine->rootless() || !util::host_has_route_to(ip)) {
-            const auto why = fmt::format(
-                "replica {} ({}) is not reachable from this host{}; only the balancer's numbers are shown",
-                replica.summary.name, ip.empty() ? "no address" : host_port(ip, port),
-                engine->rootless() ? " (a rootless engine's network)" : "");
+            const auto why =
+                fmt::format("replica {} ({}) is not reachable from this host{}; only the balancer's numbers are shown",
+                            replica.summary.name, ip.empty() ? "no address" : host_port(ip, port),
+                            engine->rootless() ? " (a rootless engine's network)" : "");
             compare["skipped"] = why;
             text += "\n--compare: " + why + "\n";
         } else {

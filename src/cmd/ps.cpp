@@ -225,8 +225,8 @@ int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
         const auto gpus = label(c, plan::label::gpus);
         return fmt::format("{:<8} ", gpus.empty() ? "-" : gpus);
     };
-    std::string table = fmt::format("{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}{}", "NAME", "ROLE", "SERVICE",
-                                    "REPLICA", "STATE", "HEALTH", with_gpus ? "GPUS     " : "", "PORTS");
+    std::string table = fmt::format("{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}{}", "NAME", "ROLE", "SERVICE", "REPLICA",
+                                    "STATE", "HEALTH", with_gpus ? "GPUS     " : "", "PORTS");
     for (const auto& c : containers)
         table += fmt::format("\n{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}{}", c.name, label(c, plan::label::role),
                              service_or_job(c), label(c, plan::label::replica), state_text(c), health_text(c),

@@ -24,7 +24,7 @@ struct LoadOptions {
     std::string url;
     int requests = 100;
     int concurrency = 1;
-    std::optional<std::string> body;  // POSTed as application/json when set
+    std::optional<std::string> body;           // POSTed as application/json when set
     std::chrono::milliseconds timeout{30000};  // per request
 };
 
@@ -58,12 +58,12 @@ struct Summary {
     int failed = 0;    // without one
     int non_2xx = 0;   // answered, but not 2xx
     double seconds = 0;
-    double requests_per_second = 0;  // answered / seconds
-    double mean_ms = 0;              // of the answered
-    std::map<int, double> percentiles_ms;    // by percent; empty when nothing was answered
-    std::map<std::string, int> by_replica;   // answers per replica name (or address when unknown)
-    int unattributed = 0;                    // answers without an address (the balancer's own)
-    std::string first_error;                 // of the failed, for the user
+    double requests_per_second = 0;         // answered / seconds
+    double mean_ms = 0;                     // of the answered
+    std::map<int, double> percentiles_ms;   // by percent; empty when nothing was answered
+    std::map<std::string, int> by_replica;  // answers per replica name (or address when unknown)
+    int unattributed = 0;                   // answers without an address (the balancer's own)
+    std::string first_error;                // of the failed, for the user
 };
 
 // `names`: replica address (ip:port) -> name; an address not in it counts under itself.

@@ -104,9 +104,9 @@ LoadRun run_load(const LoadOptions& options) {
             Client& client = *clients[index];
             const CURLcode result = msg->data.result;
             Sample sample;
-            sample.micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                                                   client.started)
-                                .count();
+            sample.micros =
+                std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - client.started)
+                    .count();
             if (result == CURLE_OK) {
                 long status = 0;
                 curl_easy_getinfo(client.easy.get(), CURLINFO_RESPONSE_CODE, &status);

@@ -95,16 +95,11 @@ nlohmann::json summary_json(const Summary& s) {
     for (const auto& [p, ms] : s.percentiles_ms) percentiles[std::to_string(p)] = ms;
     nlohmann::json replicas = nlohmann::json::object();
     for (const auto& [name, count] : s.by_replica) replicas[name] = count;
-    return {{"requests", s.requests},
-            {"complete", s.answered},
-            {"failed", s.failed},
-            {"non_2xx", s.non_2xx},
-            {"seconds", s.seconds},
-            {"requests_per_second", s.requests_per_second},
-            {"mean_ms", s.mean_ms},
-            {"percentiles_ms", percentiles},
-            {"replicas", replicas},
-            {"unattributed", s.unattributed},
+    return {{"requests", s.requests},      {"complete", s.answered},
+            {"failed", s.failed},          {"non_2xx", s.non_2xx},
+            {"seconds", s.seconds},        {"requests_per_second", s.requests_per_second},
+            {"mean_ms", s.mean_ms},        {"percentiles_ms", percentiles},
+            {"replicas", replicas},        {"unattributed", s.unattributed},
             {"first_error", s.first_error}};
 }
 

@@ -1,8 +1,8 @@
 #include "engine/gpus.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -103,7 +103,8 @@ GpuInventory nvidia_device_gpus(const std::filesystem::path& dev_dir) {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(dev_dir, ec)) {
         const std::string name = entry.path().filename().string();
-        if (name.starts_with("nvidia") && all_digits(std::string_view(name).substr(6))) indexes.push_back(name.substr(6));
+        if (name.starts_with("nvidia") && all_digits(std::string_view(name).substr(6)))
+            indexes.push_back(name.substr(6));
     }
     std::sort(indexes.begin(), indexes.end(), natural_less);
     GpuInventory inventory;

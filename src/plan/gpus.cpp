@@ -51,9 +51,8 @@ std::vector<stack::Diagnostic> gpu_shortages(const stack::Stack& stack, const en
                                     service.name, replicas, replicas == 1 ? "" : "s", *count, need,
                                     need == 1 ? "" : "s", host.source.empty() ? "no GPU found" : host.source)
                       : fmt::format("service {}: {} replica{} x gpus = {} need {} GPUs; this host has {} ({}){}",
-                                    service.name, replicas, replicas == 1 ? "" : "s", *count, need, have,
-                                    host.source, *count <= have ? "; set share_gpus = true to let replicas share them"
-                                                                : "");
+                                    service.name, replicas, replicas == 1 ? "" : "s", *count, need, have, host.source,
+                                    *count <= have ? "; set share_gpus = true to let replicas share them" : "");
         problems.push_back({pos, std::move(message)});
     }
     return problems;

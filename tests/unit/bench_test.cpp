@@ -47,7 +47,7 @@ TEST_SUITE("bench") {
         CHECK(s.first_error == "Connection refused");
         CHECK(s.requests_per_second == doctest::Approx(3.5));
         CHECK(s.mean_ms == doctest::Approx(24.0 / 7));
-        CHECK(s.percentiles_ms.at(50) == doctest::Approx(3.0));   // 1 2 3 3 4 5 6: index 3
+        CHECK(s.percentiles_ms.at(50) == doctest::Approx(3.0));  // 1 2 3 3 4 5 6: index 3
         CHECK(s.percentiles_ms.at(100) == doctest::Approx(6.0));
         CHECK(s.percentiles_ms.size() == deploy::kPercents.size());
         // An address no replica has now counts under itself.
@@ -60,8 +60,7 @@ TEST_SUITE("bench") {
         run.seconds = 1;
         run.samples = {ok(1, "10.0.0.1:80, 10.0.0.2:80"), ok(1, "10.0.0.3:80 : 10.0.0.2:80"), ok(1, ""),
                        ok(1, "[fd00::2]:80")};
-        const auto s =
-            deploy::summarize(run, {{"10.0.0.2:80", "r2"}, {"10.0.0.1:80", "r1"}, {"[fd00::2]:80", "r6"}});
+        const auto s = deploy::summarize(run, {{"10.0.0.2:80", "r2"}, {"10.0.0.1:80", "r1"}, {"[fd00::2]:80", "r6"}});
         CHECK(s.by_replica == std::map<std::string, int>{{"r2", 2}, {"r6", 1}});
         CHECK(s.unattributed == 1);
     }

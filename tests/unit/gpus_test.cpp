@@ -1,9 +1,9 @@
 // One GPU per replica: the host's GPUs read from CDI specs and device nodes,
 // spread over replicas by number, refused at plan time when too few (unless
 // shared), and the create bodies both engines get for a replica's own devices.
+#include "engine/gpus.hpp"
 #include "deploy_world.hpp"
 #include "engine/docker.hpp"
-#include "engine/gpus.hpp"
 #include "engine/podman.hpp"
 #include "plan/gpus.hpp"
 #include "plan/labels.hpp"
@@ -74,8 +74,7 @@ TEST_SUITE("gpus") {
     TEST_CASE("gpus: the host's CDI devices, each once, in natural order; broken specs skipped") {
         TempDir etc, run;
         etc.write("nvidia.yaml", kNvidiaYaml);
-        etc.write("more.json",
-                  R"({"kind":"nvidia.com/gpu","devices":[{"name":"10"},{"name":"2"},{"name":"1"}]})");
+        etc.write("more.json", R"({"kind":"nvidia.com/gpu","devices":[{"name":"10"},{"name":"2"},{"name":"1"}]})");
         etc.write("broken.yaml", "kind: [");
         etc.write("notes.txt", "kind: nvidia.com/gpu\ndevices:\n- name: \"7\"\n");
         run.write("other.yml", "kind: nvidia.com/gpu\ndevices:\n- name: \"3\"\n");
