@@ -76,7 +76,8 @@ std::string summary_text(const Summary& s) {
         for (const auto& [p, ms] : s.percentiles_ms)
             text += fmt::format(" {:>3}%  {:>8.1f}{}\n", p, ms, p == 100 ? " (longest request)" : "");
     }
-    if (!s.by_replica.empty() || s.unattributed > 0) {
+    // Only through the balancer: a replica asked directly names no address.
+    if (!s.by_replica.empty()) {
         text += "\nAnswers per replica\n";
         std::size_t width = 10;
         for (const auto& [name, count] : s.by_replica) width = std::max(width, name.size());

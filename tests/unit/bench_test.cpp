@@ -93,5 +93,10 @@ TEST_SUITE("bench") {
         CHECK(text.find(" 100%       4.0 (longest request)\n") != std::string::npos);
         CHECK(text.find("  demo-llm-1        3   75.0%\n") != std::string::npos);
         CHECK(text.find("  demo-llm-2        1   25.0%\n") != std::string::npos);
+        // A replica asked directly (--compare) names no address: no spread to show.
+        LoadRun direct;
+        direct.seconds = 1;
+        direct.samples = {ok(1000), ok(2000)};
+        CHECK(deploy::summary_text(deploy::summarize(direct)).find("Answers per replica") == std::string::npos);
     }
 }
