@@ -48,6 +48,7 @@ const std::map<std::string, std::vector<std::string>> loader_tables{
     {"services.*.resources", keys::resources},
     {"balancer", keys::balancer},
     {"balancer.routes[]", keys::route},
+    {"balancer.routes[].backends[]", keys::backend},
     {"jobs.*", keys::job},
     {"jobs.*.build", keys::build},
     {"jobs.*.resources", keys::resources},
@@ -71,6 +72,9 @@ port = 18200
 [[balancer.routes]]
 path = "/"
 service = "m"
+[[balancer.routes]]
+path = "/w"
+backends = [{ service = "m", weight = 100 }]
 [jobs.j]
 image = "localhost/j:1"
 [jobs.j.build]
@@ -83,6 +87,7 @@ toml::table* table_at(toml::table& root, const std::string& path) {
     if (path.empty()) return &root;
     if (path == "network" || path == "balancer") return root[path].as_table();
     if (path == "balancer.routes[]") return root["balancer"]["routes"][0].as_table();
+    if (path == "balancer.routes[].backends[]") return root["balancer"]["routes"][1]["backends"][0].as_table();
     if (path == "services.*") return root["services"]["m"].as_table();
     if (path == "jobs.*") return root["jobs"]["j"].as_table();
     if (path.starts_with("jobs.*.")) return root["jobs"]["j"][path.substr(std::string("jobs.*.").size())].as_table();
