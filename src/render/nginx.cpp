@@ -196,8 +196,8 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
         std::vector<std::string> limit_lines;
         for (const auto& share : weighted ? shares : std::vector<Share>{{single, "*"}})
             if (auto it = limits.find(share.service); it != limits.end())
-                limit_lines.push_back(fmt::format("limit_conn mldeploy_inflight_{} {};", it->second.index,
-                                                  it->second.requests));
+                limit_lines.push_back(
+                    fmt::format("limit_conn mldeploy_inflight_{} {};", it->second.index, it->second.requests));
         if (!limit_lines.empty()) {
             uses_busy = true;
             lines.push_back("set $mldeploy_upstream " + (weighted ? split_variable : target_of(single)) + ";");

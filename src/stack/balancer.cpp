@@ -105,11 +105,11 @@ std::optional<std::string> read_sticky(const TableReader& route) {
     };
     const bool name_ok = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), allowed);
     if ((header || kind == "cookie") && name_ok) return sticky->value;
-    route.context().error(
-        sticky->pos, fmt::format("'sticky' must be \"header:NAME\" (NAME: letters, digits and '-') or "
-                                 "\"cookie:NAME\" (NAME: letters, digits and '_'), such as \"header:X-User-Id\", "
-                                 "not {}",
-                                 in_quotes(sticky->value)));
+    route.context().error(sticky->pos,
+                          fmt::format("'sticky' must be \"header:NAME\" (NAME: letters, digits and '-') or "
+                                      "\"cookie:NAME\" (NAME: letters, digits and '_'), such as \"header:X-User-Id\", "
+                                      "not {}",
+                                      in_quotes(sticky->value)));
     return std::nullopt;
 }
 
@@ -122,8 +122,9 @@ std::optional<Route> read_route(Context& ctx, const toml::table& table, const st
     std::optional<Located<std::string>> service;
     if (weighted) {
         if (const toml::node* both = reader.find("service")) {
-            ctx.error(ctx.pos_of(*both), "a route takes 'service' (one backend) or 'backends' (a weighted split), "
-                                         "not both; remove one");
+            ctx.error(ctx.pos_of(*both),
+                      "a route takes 'service' (one backend) or 'backends' (a weighted split), "
+                      "not both; remove one");
             return std::nullopt;
         }
     } else {

@@ -12,7 +12,7 @@ namespace mldeploy::stack::keys {
 inline const std::vector<std::string> top_level{"name", "network", "services", "balancer", "jobs"};
 inline const std::vector<std::string> network{"name"};
 inline const std::vector<std::string> service{"build",   "image",   "port",   "replicas",  "command", "env",
-                                              "volumes", "restart", "health", "resources", "drain", "max_inflight"};
+                                              "volumes", "restart", "health", "resources", "drain",   "max_inflight"};
 inline const std::vector<std::string> job{"build", "image", "command", "env", "volumes", "resources", "timeout"};
 inline const std::vector<std::string> build{"context", "dockerfile", "args"};
 inline const std::vector<std::string> health{"path", "interval", "timeout", "retries", "start_period"};

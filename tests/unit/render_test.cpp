@@ -124,8 +124,11 @@ Case weighted() {
     stack::Route split{"/", "", false};
     split.backends = {{"recs", 90}, {"recs-v2", 10}, {"recs-v3", 0}};
     s.balancer.routes = {split, {"/v2", "recs-v2", true}};
-    return {"weighted.conf", s,
-            {{"recs", {"10.89.0.2:8000"}}, {"recs-v2", {"10.89.0.3:8000", "10.89.0.4:8000"}}, {"recs-v3", {"10.89.0.5:8000"}}}};
+    return {"weighted.conf",
+            s,
+            {{"recs", {"10.89.0.2:8000"}},
+             {"recs-v2", {"10.89.0.3:8000", "10.89.0.4:8000"}},
+             {"recs-v3", {"10.89.0.5:8000"}}}};
 }
 
 // Sticky by a header on one route and by a cookie on another; a backend without

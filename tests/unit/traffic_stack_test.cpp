@@ -62,14 +62,16 @@ TEST_SUITE("traffic: stack") {
         CHECK(errors_of(with_route("service = \"v1\"\nbackends = [{ service = \"v1\", weight = 100 }]")) ==
               "stack.toml:12:11: a route takes 'service' (one backend) or 'backends' (a weighted split), not both; "
               "remove one");
-        CHECK(errors_of(with_route("backends = [{ service = \"v1\", weight = 90 }, { service = \"v2\", weight = 5 }]")) ==
-              "stack.toml:12:12: the weights of 'backends' sum to 95; they are percents of the route's requests and "
-              "must sum to 100");
+        CHECK(
+            errors_of(with_route("backends = [{ service = \"v1\", weight = 90 }, { service = \"v2\", weight = 5 }]")) ==
+            "stack.toml:12:12: the weights of 'backends' sum to 95; they are percents of the route's requests and "
+            "must sum to 100");
         CHECK(errors_of(with_route("backends = [{ service = \"v3\", weight = 100 }]")) ==
               "stack.toml:12:25: route to unknown service 'v3'; did you mean 'v1'?");
         CHECK(errors_of(with_route("backends = [{ service = \"v1\", weight = 101 }]")) ==
               "stack.toml:12:40: 'weight' must be between 0 and 100, not 101");
-        CHECK(errors_of(with_route("backends = [{ service = \"v1\", weight = 50 }, { service = \"v1\", weight = 50 }]")) ==
+        CHECK(errors_of(
+                  with_route("backends = [{ service = \"v1\", weight = 50 }, { service = \"v1\", weight = 50 }]")) ==
               "stack.toml:12:57: service 'v1' is already a backend of this route (line 12); give each service once");
         CHECK(errors_of(with_route("backends = []")) ==
               "stack.toml:12:12: 'backends' must be a non-empty array of tables such as [{ service = \"a\", weight = "
