@@ -102,7 +102,9 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
         data upstream;
         upstream.set("upstream", upstream_name(service.name));
         if (!method.empty()) upstream.set("method", method);
-        if (service.max_inflight) upstream.set("zone", "zone " + upstream_name(service.name) + " 64k;");
+        // (Lines of their own at the end of another's: a section tag's line would
+        // leave a blank line in every config without them.)
+        upstream.set("zone", service.max_inflight ? "\n        zone " + upstream_name(service.name) + " 64k;" : "");
         upstream.set("servers", servers);
         upstreams << upstream;
     }
@@ -117,7 +119,7 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
         int requests;
     };
     std::map<std::string, Limit> limits;
-    data inflight_limits{data::type::list};
+    std::string traffic;  // split_clients, maps and limit zones, after the proxy settings
     for (const auto& service : stack.services) {
         if (!service.max_inflight || !has_replicas_of(service.name)) continue;
         const bool routed = std::any_of(stack.balancer.routes.begin(), stack.balancer.routes.end(), [&](auto& r) {
@@ -129,19 +131,16 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
         const int count = resolved == nullptr ? static_cast<int>(replicas.at(service.name).size()) : service.replicas;
         const int index = static_cast<int>(limits.size()) + 1;
         limits[service.name] = {index, std::max(1, count) * *service.max_inflight};
-        data limit;
-        limit.set("index", std::to_string(index));
-        limit.set("service", service.name);
-        limit.set("upstream", target_of(service.name));
-        limit.set("max_inflight", std::to_string(*service.max_inflight));
-        limit.set("requests", std::to_string(limits[service.name].requests));
-        inflight_limits << limit;
+        traffic += fmt::format(
+            "\n\n    # {0}: at most {1} requests in progress per replica, {2} in all.\n"
+            "    map $mldeploy_upstream $mldeploy_inflight_{3} {{\n        {4} 1;\n        default \"\";\n    }}\n"
+            "    limit_conn_zone $mldeploy_inflight_{3} zone=mldeploy_inflight_{3}:1m;",
+            service.name, *service.max_inflight, limits[service.name].requests, index, target_of(service.name));
     }
 
     // "/v1" means /v1 itself and what lies under /v1/, never "/v1x": an exact
     // location and a prefix one ending in '/'. A path ending in '/' is a prefix.
     data routes{data::type::list};
-    data splits{data::type::list};
     int index = 0;
     int route_index = 0;
     bool has_root_route = false;
@@ -163,31 +162,25 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
             // Each request draws its backend from the split: by its random id, or
             // by the sticky header or cookie (the id when the request has none),
             // so one value always lands on the same backend while weights hold.
-            data split;
-            split.set("index", std::to_string(route_index));
-            split.set("path", route.path);
             std::string summary;
-            data parts{data::type::list};
+            std::string parts;
             for (const auto& share : shares) {
                 summary += (summary.empty() ? "" : ", ") + share.service + " " +
                            (share.percent == "*" ? std::string("the rest") : share.percent);
-                data part;
-                part.set("share", share.percent);
-                part.set("value", has_replicas_of(share.service) ? target_of(share.service) : "\"\"");
-                parts << part;
+                parts += fmt::format("        {} {};\n", share.percent,
+                                     has_replicas_of(share.service) ? target_of(share.service) : "\"\"");
             }
-            split.set("summary", summary);
-            split.set("parts", parts);
-            if (route.sticky.empty()) {
-                split.set("key", "${request_id}");
-            } else {
-                data sticky;
-                sticky.set("variable", sticky_variable(route.sticky));
-                sticky.set("index", std::to_string(route_index));
-                split.set("sticky", sticky);
-                split.set("key", "${mldeploy_key_" + std::to_string(route_index) + "}");
+            std::string key = "${request_id}";
+            traffic += fmt::format("\n\n    # Route {}: {}.", route.path, summary);
+            if (!route.sticky.empty()) {
+                const auto variable = sticky_variable(route.sticky);
+                key = fmt::format("${{mldeploy_key_{}}}", route_index);
+                traffic += fmt::format(
+                    "\n    map {0} $mldeploy_key_{1} {{\n        \"\" $request_id;\n        default "
+                    "{0};\n    }}",
+                    variable, route_index);
             }
-            splits << split;
+            traffic += fmt::format("\n    split_clients \"{}\" {} {{\n{}    }}", key, split_variable, parts);
             if (some_without)
                 lines.push_back("if (" + split_variable + " = \"\") { return 503 '{\"error\": \"a backend of route " +
                                 route.path + " has no replicas\"}\\n'; }");
@@ -247,9 +240,13 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
     view.set("timeout", util::format_duration(stack.balancer.timeout));
     view.set("upstreams", upstreams);
     view.set("routes", routes);
-    view.set("splits", splits);
-    view.set("inflight_limits", inflight_limits);
-    view.set("uses_busy", uses_busy ? data::type::bool_true : data::type::bool_false);
+    view.set("traffic", traffic);
+    // Every replica of a service holds max_inflight requests: answer at once,
+    // and say when to try again. The request never reached a replica.
+    view.set("busy", uses_busy ? "\n\n        location @mldeploy_busy {\n            default_type application/json;\n"
+                                 "            add_header Retry-After 1 always;\n            return 503 '{\"error\": "
+                                 "\"every replica is busy (max_inflight); retry later\"}\\n';\n        }"
+                               : "");
     view.set("has_root_route", has_root_route ? data::type::bool_true : data::type::bool_false);
     view.set("control_port", std::to_string(kBalancerControlPort));
     // Lines of their own at the end of another's: a section tag's line would

@@ -148,9 +148,8 @@ TEST_CASE("keys the contract reserves for later are not in the schema until the 
     std::map<std::string, std::set<std::string>> tables;
     walk(stack_schema(), "", tables);
     for (const char* later : {"target", "metrics"}) CHECK(tables[""].count(later) == 0);
-    for (const char* later : {"max_inflight", "rollout", "autoscale"}) CHECK(tables["services.*"].count(later) == 0);
-    for (const char* later : {"backends", "sticky", "mirror", "mirror_percent"})
-        CHECK(tables["balancer.routes[]"].count(later) == 0);
+    for (const char* later : {"rollout", "autoscale"}) CHECK(tables["services.*"].count(later) == 0);
+    for (const char* later : {"mirror", "mirror_percent"}) CHECK(tables["balancer.routes[]"].count(later) == 0);
 }
 
 TEST_CASE("the schema's closed sets and ranges are the loader's") {
@@ -164,5 +163,8 @@ TEST_CASE("the schema's closed sets and ranges are the loader's") {
     const json& balancer = schema["properties"]["balancer"];
     CHECK(balancer["properties"]["algorithm"]["anyOf"][0]["enum"] == json(keys::algorithms));
     CHECK(balancer["required"] == json::array({"port"}));
-    CHECK(balancer["properties"]["routes"]["items"]["required"] == json::array({"path", "service"}));
+    // A route names its service, or its weighted backends: one of the two.
+    const json& route = balancer["properties"]["routes"]["items"];
+    CHECK(route["required"] == json::array({"path"}));
+    CHECK(route["oneOf"] == json::parse(R"([{"required": ["service"]}, {"required": ["backends"]}])"));
 }

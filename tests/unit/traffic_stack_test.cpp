@@ -4,6 +4,8 @@
 #include "stack/load.hpp"
 #include "stack/serialize.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <doctest/doctest.h>
 
 using namespace mldeploy::stack;
@@ -72,7 +74,7 @@ TEST_SUITE("traffic: stack") {
               "stack.toml:12:40: 'weight' must be between 0 and 100, not 101");
         CHECK(errors_of(
                   with_route("backends = [{ service = \"v1\", weight = 50 }, { service = \"v1\", weight = 50 }]")) ==
-              "stack.toml:12:57: service 'v1' is already a backend of this route (line 12); give each service once");
+              "stack.toml:12:58: service 'v1' is already a backend of this route (line 12); give each service once");
         CHECK(errors_of(with_route("backends = []")) ==
               "stack.toml:12:12: 'backends' must be a non-empty array of tables such as [{ service = \"a\", weight = "
               "90 }, { service = \"b\", weight = 10 }], not an empty array");
