@@ -4,8 +4,11 @@
 #include "util/hash.hpp"
 #include "util/units.hpp"
 
+#include <fmt/format.h>
 #include <kainjow/mustache.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 namespace mldeploy::render {
@@ -49,33 +52,165 @@ std::string strip_rewrite(const stack::Route& route, bool exact) {
 
 namespace {
 
+// A route's shares as nginx writes them: the backends that get requests, the
+// last one as "*" (what the others leave), so rounding can never leave a gap.
+struct Share {
+    std::string service;
+    std::string percent;  // "90%", or "*" for the last
+};
+std::vector<Share> shares_of(const std::vector<stack::Backend>& split) {
+    std::vector<Share> shares;
+    for (const auto& b : split)
+        if (b.weight > 0) shares.push_back({b.service, std::to_string(b.weight) + "%"});
+    if (!shares.empty()) shares.back().percent = "*";
+    return shares;
+}
+
+// "$http_x_user_id" for "header:X-User-Id", "$cookie_user" for "cookie:user".
+std::string sticky_variable(const std::string& sticky) {
+    const auto colon = sticky.find(':');
+    std::string name = sticky.substr(colon + 1);
+    for (auto& c : name) c = c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return (sticky.starts_with("header:") ? "$http_" : "$cookie_") + name;
+}
+
 std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses& replicas,
                                const std::string& stack_fingerprint, const std::string& drain_marker,
                                const ResolvedNames* resolved = nullptr) {
     const auto method = method_directive(stack.balancer.algorithm);
+    const auto has_replicas_of = [&](const std::string& service) {
+        auto it = replicas.find(service);
+        return it != replicas.end() && !it->second.empty();
+    };
+    // What a request's upstream variable holds for `service`: its upstream's
+    // name, or (resolved) the name:port its resolver answers.
+    const auto target_of = [&](const std::string& service) {
+        return resolved == nullptr ? upstream_name(service) : resolved->targets.at(service);
+    };
 
     data upstreams{data::type::list};
     for (const auto& service : stack.services) {
         if (resolved != nullptr) break;  // no upstream blocks: each route names its target
         auto it = replicas.find(service.name);
         if (it == replicas.end() || it->second.empty()) continue;
+        // max_inflight: each replica takes at most that many requests at once
+        // (max_conns, counted across workers in the zone).
+        const auto server_extra =
+            service.max_inflight ? " max_conns=" + std::to_string(*service.max_inflight) : std::string();
         data servers{data::type::list};
-        for (const auto& address : it->second) servers << data{"address", address};
+        for (const auto& address : it->second) servers << data{"address", address + server_extra};
         data upstream;
         upstream.set("upstream", upstream_name(service.name));
         if (!method.empty()) upstream.set("method", method);
+        // (Lines of their own at the end of another's: a section tag's line would
+        // leave a blank line in every config without them.)
+        upstream.set("zone", service.max_inflight ? "\n        zone " + upstream_name(service.name) + " 64k;" : "");
         upstream.set("servers", servers);
         upstreams << upstream;
+    }
+
+    // max_inflight, per service: the requests in progress on all its replicas
+    // together are bounded (limit_conn), so a request past them is answered 503
+    // at once instead of waiting, and is told apart from a replica's failure
+    // (which stays a retry, then 502). One zone per service, keyed on the
+    // upstream a request goes to ($mldeploy_upstream, set in its location).
+    struct Limit {
+        int index;
+        int requests;
+    };
+    std::map<std::string, Limit> limits;
+    std::string traffic;  // split_clients, maps and limit zones, after the proxy settings
+    for (const auto& service : stack.services) {
+        if (!service.max_inflight || !has_replicas_of(service.name)) continue;
+        const bool routed = std::any_of(stack.balancer.routes.begin(), stack.balancer.routes.end(), [&](auto& r) {
+            const auto split = r.split();
+            return std::any_of(split.begin(), split.end(),
+                               [&](auto& b) { return b.service == service.name && b.weight > 0; });
+        });
+        if (!routed) continue;
+        const int count = resolved == nullptr ? static_cast<int>(replicas.at(service.name).size()) : service.replicas;
+        const int index = static_cast<int>(limits.size()) + 1;
+        limits[service.name] = {index, std::max(1, count) * *service.max_inflight};
+        traffic += fmt::format(
+            "\n\n    # {0}: at most {1} requests in progress per replica, {2} in all.\n"
+            "    map $mldeploy_upstream $mldeploy_inflight_{3} {{\n        {4} 1;\n        default \"\";\n    }}\n"
+            "    limit_conn_zone $mldeploy_inflight_{3} zone=mldeploy_inflight_{3}:1m;",
+            service.name, *service.max_inflight, limits[service.name].requests, index, target_of(service.name));
     }
 
     // "/v1" means /v1 itself and what lies under /v1/, never "/v1x": an exact
     // location and a prefix one ending in '/'. A path ending in '/' is a prefix.
     data routes{data::type::list};
     int index = 0;
+    int route_index = 0;
     bool has_root_route = false;
+    bool uses_busy = false;
     for (const auto& route : stack.balancer.routes) {
-        auto it = replicas.find(route.service);
-        const bool has_replicas = it != replicas.end() && !it->second.empty();
+        ++route_index;
+        const auto shares = shares_of(route.split());
+        const bool weighted = shares.size() > 1;
+        // One backend (the plain form, or every other weight 0): as before, no split.
+        const std::string single = shares.empty() ? route.split().front().service : shares.front().service;
+        bool has_replicas = false;
+        bool some_without = false;
+        for (const auto& share : shares) (has_replicas_of(share.service) ? has_replicas : some_without) = true;
+        if (!weighted) has_replicas = has_replicas_of(single);
+        const auto split_variable = "$mldeploy_split_" + std::to_string(route_index);
+
+        std::vector<std::string> lines;  // the location's proxying, one directive a line
+        if (weighted && has_replicas) {
+            // Each request draws its backend from the split: by its random id, or
+            // by the sticky header or cookie (the id when the request has none),
+            // so one value always lands on the same backend while weights hold.
+            std::string summary;
+            std::string parts;
+            for (const auto& share : shares) {
+                summary += (summary.empty() ? "" : ", ") + share.service + " " +
+                           (share.percent == "*" ? std::string("the rest") : share.percent);
+                parts += fmt::format("        {} {};\n", share.percent,
+                                     has_replicas_of(share.service) ? target_of(share.service) : "\"\"");
+            }
+            std::string key = "${request_id}";
+            traffic += fmt::format("\n\n    # Route {}: {}.", route.path, summary);
+            if (!route.sticky.empty()) {
+                const auto variable = sticky_variable(route.sticky);
+                key = fmt::format("${{mldeploy_key_{}}}", route_index);
+                traffic += fmt::format(
+                    "\n    map {0} $mldeploy_key_{1} {{\n        \"\" $request_id;\n        default "
+                    "{0};\n    }}",
+                    variable, route_index);
+            }
+            traffic += fmt::format("\n    split_clients \"{}\" {} {{\n{}    }}", key, split_variable, parts);
+            if (some_without)
+                lines.push_back("if (" + split_variable + " = \"\") { return 503 '{\"error\": \"a backend of route " +
+                                route.path + " has no replicas\"}\\n'; }");
+        }
+        // The route's services with an in-flight bound: one limit each.
+        std::vector<std::string> limit_lines;
+        for (const auto& share : weighted ? shares : std::vector<Share>{{single, "*"}})
+            if (auto it = limits.find(share.service); it != limits.end())
+                limit_lines.push_back(
+                    fmt::format("limit_conn mldeploy_inflight_{} {};", it->second.index, it->second.requests));
+        if (!limit_lines.empty()) {
+            uses_busy = true;
+            lines.push_back("set $mldeploy_upstream " + (weighted ? split_variable : target_of(single)) + ";");
+            lines.insert(lines.end(), limit_lines.begin(), limit_lines.end());
+            lines.push_back("limit_conn_status 503;");
+            lines.push_back("limit_conn_log_level info;  # an expected refusal, not an error");
+            lines.push_back("error_page 503 = @mldeploy_busy;");
+        }
+        // A name resolved per request needs a variable: nginx resolves a
+        // literal proxy_pass host once, at start.
+        if (weighted)
+            lines.push_back("proxy_pass http://" + split_variable + ";");
+        else if (resolved == nullptr)
+            lines.push_back("proxy_pass http://" + upstream_name(single) + ";");
+        else if (has_replicas)
+            lines.push_back("set $mldeploy_target http://" + resolved->targets.at(single) +
+                            "; proxy_pass $mldeploy_target;");
+        std::string proxy;
+        for (const auto& line : lines) proxy += (proxy.empty() ? "" : "\n            ") + line;
+
         if (route.path == "/") has_root_route = true;
         std::vector<std::string> matches;
         if (route.path.ends_with('/'))
@@ -88,16 +223,11 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
                 r.set("rewrite", rewrite);
             r.set("index", std::to_string(++index));
             r.set("match", match);
-            r.set("service", route.service);
-            r.set("upstream", upstream_name(route.service));
+            std::string names;
+            for (const auto& share : shares) names += (names.empty() ? "" : "/") + share.service;
+            r.set("service", weighted ? names : single);
             r.set("has_replicas", has_replicas ? data::type::bool_true : data::type::bool_false);
-            // A name resolved per request needs a variable: nginx resolves a
-            // literal proxy_pass host once, at start.
-            if (resolved == nullptr)
-                r.set("proxy", "proxy_pass http://" + upstream_name(route.service) + ";");
-            else if (has_replicas)
-                r.set("proxy", "set $mldeploy_target http://" + resolved->targets.at(route.service) +
-                                   "; proxy_pass $mldeploy_target;");
+            r.set("proxy", proxy);
             routes << r;
         }
     }
@@ -110,6 +240,13 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
     view.set("timeout", util::format_duration(stack.balancer.timeout));
     view.set("upstreams", upstreams);
     view.set("routes", routes);
+    view.set("traffic", traffic);
+    // Every replica of a service holds max_inflight requests: answer at once,
+    // and say when to try again. The request never reached a replica.
+    view.set("busy", uses_busy ? "\n\n        location @mldeploy_busy {\n            default_type application/json;\n"
+                                 "            add_header Retry-After 1 always;\n            return 503 '{\"error\": "
+                                 "\"every replica is busy (max_inflight); retry later\"}\\n';\n        }"
+                               : "");
     view.set("has_root_route", has_root_route ? data::type::bool_true : data::type::bool_false);
     view.set("control_port", std::to_string(kBalancerControlPort));
     // Lines of their own at the end of another's: a section tag's line would

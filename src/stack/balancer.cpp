@@ -6,6 +6,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace mldeploy::stack::detail {
 namespace {
 
@@ -28,13 +31,108 @@ bool check_route_service(Context& ctx, const Located<std::string>& service, cons
     return false;
 }
 
+// backends = [{ service = "a", weight = 90 }, { service = "b", weight = 10 }]:
+// known services, each once, integer percents summing to 100.
+std::optional<std::vector<Backend>> read_backends(const TableReader& route, const std::vector<Service>& services) {
+    const toml::node* node = route.find("backends");
+    if (node == nullptr) return std::nullopt;
+    Context& ctx = route.context();
+    const toml::array* entries = node->as_array();
+    if (entries == nullptr || entries->empty()) {
+        ctx.error(ctx.pos_of(*node),
+                  fmt::format("'backends' must be a non-empty array of tables such as [{{ service = \"a\", weight "
+                              "= 90 }}, {{ service = \"b\", weight = 10 }}], not {}",
+                              entries == nullptr ? type_phrase(node->type()) : "an empty array"));
+        return std::nullopt;
+    }
+    std::vector<Backend> backends;
+    std::map<std::string, SourcePos> seen;
+    bool ok = true;
+    int sum = 0;
+    for (const toml::node& entry : *entries) {
+        const toml::table* table = entry.as_table();
+        if (table == nullptr) {
+            ctx.error(ctx.pos_of(entry), fmt::format("each backend must be a table such as {{ service = \"a\", "
+                                                     "weight = 90 }}, not {}",
+                                                     type_phrase(entry.type())));
+            ok = false;
+            continue;
+        }
+        TableReader reader(ctx, *table, "balancer.routes.backends", true);
+        reader.allow_only(keys::backend);
+        auto service = reader.string("service", Need::required);
+        auto weight = reader.integer("weight", Need::required);
+        std::optional<int> percent;
+        if (weight) percent = int_in_range(ctx, "weight", *weight, 0, 100);
+        bool service_ok = service && check_route_service(ctx, *service, services);
+        if (service_ok) {
+            auto [first, inserted] = seen.emplace(service->value, service->pos);
+            if (!inserted) {
+                ctx.error(service->pos, fmt::format("service {} is already a backend of this route (line {}); "
+                                                    "give each service once",
+                                                    in_quotes(service->value), first->second.line));
+                service_ok = false;
+            }
+        }
+        if (!service_ok || !percent) {
+            ok = false;
+            continue;
+        }
+        sum += *percent;
+        backends.push_back({service->value, *percent});
+    }
+    if (ok && sum != 100) {
+        ctx.error(ctx.pos_of(*node), fmt::format("the weights of 'backends' sum to {}; they are percents of the "
+                                                 "route's requests and must sum to 100",
+                                                 sum));
+        ok = false;
+    }
+    if (!ok) return std::nullopt;
+    return backends;
+}
+
+// sticky = "header:X-User-Id" | "cookie:user": a name nginx can read as a variable
+// ($http_x_user_id, $cookie_user), so nothing else can reach the configuration.
+std::optional<std::string> read_sticky(const TableReader& route) {
+    auto sticky = route.string("sticky");
+    if (!sticky) return std::nullopt;
+    const auto colon = sticky->value.find(':');
+    const auto kind = sticky->value.substr(0, colon);
+    const auto name = colon == std::string::npos ? std::string() : sticky->value.substr(colon + 1);
+    const bool header = kind == "header";
+    const auto allowed = [&](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == (header ? '-' : '_');
+    };
+    const bool name_ok = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), allowed);
+    if ((header || kind == "cookie") && name_ok) return sticky->value;
+    route.context().error(sticky->pos,
+                          fmt::format("'sticky' must be \"header:NAME\" (NAME: letters, digits and '-') or "
+                                      "\"cookie:NAME\" (NAME: letters, digits and '_'), such as \"header:X-User-Id\", "
+                                      "not {}",
+                                      in_quotes(sticky->value)));
+    return std::nullopt;
+}
+
 std::optional<Route> read_route(Context& ctx, const toml::table& table, const std::vector<Service>& services,
                                 std::map<std::string, SourcePos>& seen_paths) {
     TableReader reader(ctx, table, "balancer.routes", true);
     reader.allow_only(keys::route);
     auto path = reader.string("path", Need::required);
-    auto service = reader.string("service", Need::required);
+    const bool weighted = reader.find("backends") != nullptr;
+    std::optional<Located<std::string>> service;
+    if (weighted) {
+        if (const toml::node* both = reader.find("service")) {
+            ctx.error(ctx.pos_of(*both),
+                      "a route takes 'service' (one backend) or 'backends' (a weighted split), "
+                      "not both; remove one");
+            return std::nullopt;
+        }
+    } else {
+        service = reader.string("service", Need::required);
+    }
+    auto backends = weighted ? read_backends(reader, services) : std::nullopt;
     auto strip = reader.boolean("strip_prefix");
+    auto sticky = read_sticky(reader);
     bool path_ok = path && check_url_path(ctx, "path", *path);
     if (path_ok) {
         auto [first, inserted] = seen_paths.emplace(path->value, path->pos);
@@ -44,9 +142,12 @@ std::optional<Route> read_route(Context& ctx, const toml::table& table, const st
             path_ok = false;
         }
     }
-    bool service_ok = service && check_route_service(ctx, *service, services);
+    bool service_ok = weighted ? backends.has_value() : service && check_route_service(ctx, *service, services);
     if (!path_ok || !service_ok) return std::nullopt;
-    return Route{path->value, service->value, strip && strip->value};
+    Route route{path->value, service ? service->value : std::string(), strip && strip->value};
+    if (backends) route.backends = std::move(*backends);
+    if (sticky) route.sticky = *sticky;
+    return route;
 }
 
 std::vector<Route> read_routes(const TableReader& balancer, const std::vector<Service>& services) {

@@ -12,20 +12,24 @@ namespace mldeploy::stack::keys {
 inline const std::vector<std::string> top_level{"name", "network", "services", "balancer", "jobs"};
 inline const std::vector<std::string> network{"name"};
 inline const std::vector<std::string> service{"build",   "image",   "port",   "replicas",  "command", "env",
-                                              "volumes", "restart", "health", "resources", "drain"};
+                                              "volumes", "restart", "health", "resources", "drain",   "max_inflight"};
 inline const std::vector<std::string> job{"build", "image", "command", "env", "volumes", "resources", "timeout"};
 inline const std::vector<std::string> build{"context", "dockerfile", "args"};
 inline const std::vector<std::string> health{"path", "interval", "timeout", "retries", "start_period"};
 inline const std::vector<std::string> resources{"cpus", "memory", "gpus", "share_gpus"};
 inline const std::vector<std::string> balancer{"image",    "port",    "host_ip", "algorithm",
                                                "max_body", "timeout", "routes"};
-inline const std::vector<std::string> route{"path", "service", "strip_prefix"};
+inline const std::vector<std::string> route{"path", "service", "strip_prefix", "backends", "sticky"};
+inline const std::vector<std::string> backend{"service", "weight"};
 
 inline const std::vector<std::string> restart_policies{"no", "on-failure", "always", "unless-stopped"};
 inline const std::vector<std::string> algorithms{"round_robin", "least_conn", "ip_hash", "random"};
 inline const std::vector<std::string> volume_options{"ro", "rw", "z", "Z"};
 
 inline constexpr int max_replicas = 1000;
+inline constexpr int max_inflight = 100000;
+// sticky = "<kind>:NAME"
+inline const std::vector<std::string> sticky_kinds{"header", "cookie"};
 inline constexpr int min_retries = 1;
 inline constexpr int max_retries = 100;
 inline constexpr double max_cpus = 1024;

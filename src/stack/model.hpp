@@ -71,6 +71,9 @@ struct Service {
     // How long a leaving replica's requests in flight may take to end (scale
     // down, rolling update); nullopt: the balancer's timeout.
     std::optional<Millis> drain;
+    // Requests in progress on one replica at most; past it on every replica
+    // the balancer answers 503 with Retry-After. nullopt: no bound.
+    std::optional<int> max_inflight;
     SourcePos pos;  // of the [services.<name>] table
 };
 
@@ -88,10 +91,39 @@ struct Job {
     SourcePos pos;                  // of the [jobs.<name>] table
 };
 
+// One service behind a route and its share of the route's requests, in percent.
+struct Backend {
+    std::string service;
+    int weight = 100;  // 0..100; a route's weights sum to 100
+
+    bool operator==(const Backend&) const = default;
+};
+
 struct Route {
     std::string path;  // starts with '/'
+    // The one-backend form (`service = "x"`); empty when `backends` is written.
     std::string service;
     bool strip_prefix = false;  // the model sees /v1/predict as /predict
+    // The weighted form (`backends = [...]`), as the stack file writes it.
+    std::vector<Backend> backends{};
+    // "" (none), "header:NAME" or "cookie:NAME": one value of it always reaches
+    // the same backend service while the weights do not change.
+    std::string sticky{};
+    // The live split set by `mldeploy traffic`, when it differs from the file's;
+    // kept in the balancer's stack.json only (the engine holds the state).
+    std::optional<std::vector<Backend>> live{};
+
+    // The split as the stack file gives it: `backends`, or `service` at 100.
+    std::vector<Backend> file_split() const {
+        return backends.empty() ? std::vector<Backend>{{service, 100}} : backends;
+    }
+    // The split the balancer applies: the live one, else the file's.
+    std::vector<Backend> split() const { return live ? *live : file_split(); }
+    // The route as its stack file writes it, without the live split.
+    bool same_in_file(const Route& other) const {
+        return path == other.path && strip_prefix == other.strip_prefix && sticky == other.sticky &&
+               file_split() == other.file_split();
+    }
 };
 
 struct Balancer {

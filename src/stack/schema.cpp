@@ -188,7 +188,10 @@ json service_schema() {
                {"health", health_schema()},
                {"resources", resources_schema()},
                {"drain", duration("How long a leaving replica's requests in flight may take to end (scale-in, rolling "
-                                  "update); default: the balancer's timeout.")}},
+                                  "update); default: the balancer's timeout.")},
+               {"max_inflight", integer(1, keys::max_inflight,
+                                        "Requests in progress on one replica at most; past it on every replica the "
+                                        "balancer answers 503 with Retry-After at once (default: no bound).")}},
               {"port"}, "A model service: its image or build, port, replicas and settings.");
     // Without a build, the image to run is needed.
     service["anyOf"] = json::array({{{"required", json::array({"image"})}}, {{"required", json::array({"build"})}}});
@@ -196,6 +199,10 @@ json service_schema() {
 }
 
 json balancer_schema() {
+    json backend = table(keys::backend,
+                         {{"service", {{"type", "string"}, {"description", "A service of this stack."}}},
+                          {"weight", integer(0, 100, "Its share of the route's requests, in percent.")}},
+                         {"service", "weight"}, "A backend service and its weight.");
     json route = table(keys::route,
                        {{"path", patterned(url_path_pattern, "The path prefix routed to the service.")},
                         {"service", {{"type", "string"}, {"description", "A service of this stack."}}},
@@ -203,8 +210,19 @@ json balancer_schema() {
                          {{"type", "boolean"},
                           {"description",
                            "Send the path to the service without the prefix: /v1/predict as "
-                           "/predict (default false)."}}}},
-                       {"path", "service"}, "A path prefix and the service it goes to.");
+                           "/predict (default false)."}}},
+                        {"backends",
+                         {{"type", "array"},
+                          {"minItems", 1},
+                          {"items", std::move(backend)},
+                          {"description",
+                           "A weighted split between services (versions of a model), instead of 'service': "
+                           "weights are percents summing to 100."}}},
+                        {"sticky", patterned("(?:header:[A-Za-z0-9-]{1,64}|cookie:[A-Za-z0-9_]{1,64})",
+                                             "One value of this request header or cookie always reaches the same "
+                                             "backend service: \"header:NAME\" or \"cookie:NAME\".")}},
+                       {"path"}, "A path prefix and the service (or weighted services) it goes to.");
+    route["oneOf"] = json::array({{{"required", json::array({"service"})}}, {{"required", json::array({"backends"})}}});
     return table(keys::balancer,
                  {{"image", patterned(image_pattern, "The balancer's image (default docker.io/library/nginx:stable).")},
                   {"port", integer(1, 65535, "The host port the balancer publishes.")},

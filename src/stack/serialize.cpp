@@ -178,13 +178,25 @@ json to_json(const Stack& stack, bool redact) {
         if (s.resources.share_gpus) res["share_gpus"] = true;
         sj["resources"] = res;
         if (s.drain) sj["drain_ms"] = s.drain->count();
+        if (s.max_inflight) sj["max_inflight"] = *s.max_inflight;
         services.push_back(sj);
     }
     const auto& b = stack.balancer;
     json routes = json::array();
+    const auto backends_json = [](const std::vector<Backend>& backends) {
+        json out = json::array();
+        for (const auto& backend : backends) out.push_back({{"service", backend.service}, {"weight", backend.weight}});
+        return out;
+    };
     for (const auto& r : b.routes) {
-        json route{{"path", r.path}, {"service", r.service}};
+        json route{{"path", r.path}};
+        if (r.backends.empty())
+            route["service"] = r.service;
+        else
+            route["backends"] = backends_json(r.backends);
         if (r.strip_prefix) route["strip_prefix"] = true;  // absent: stack.json stays as before
+        if (!r.sticky.empty()) route["sticky"] = r.sticky;
+        if (r.live) route["live"] = backends_json(*r.live);
         routes.push_back(std::move(route));
     }
     j["balancer"] = {{"image", b.image},
@@ -234,6 +246,7 @@ Stack stack_from_json(const json& j) {
         if (res.contains("gpus")) s.resources.gpus = res["gpus"].get<std::string>();
         s.resources.share_gpus = res.value("share_gpus", false);
         if (sj.contains("drain_ms")) s.drain = Millis(sj["drain_ms"].get<long>());
+        if (sj.contains("max_inflight")) s.max_inflight = sj["max_inflight"].get<int>();
         stack.services.push_back(std::move(s));
     }
     const auto& bj = j.at("balancer");
@@ -244,9 +257,18 @@ Stack stack_from_json(const json& j) {
     b.algorithm = bj.at("algorithm").get<std::string>();
     b.max_body_bytes = bj.at("max_body_bytes").get<std::int64_t>();
     b.timeout = Millis(bj.at("timeout_ms").get<long>());
-    for (const auto& r : bj.at("routes"))
-        b.routes.push_back(
-            {r.at("path").get<std::string>(), r.at("service").get<std::string>(), r.value("strip_prefix", false)});
+    const auto backends_of = [](const json& list) {
+        std::vector<Backend> backends;
+        for (const auto& e : list) backends.push_back({e.at("service").get<std::string>(), e.at("weight").get<int>()});
+        return backends;
+    };
+    for (const auto& r : bj.at("routes")) {
+        Route route{r.at("path").get<std::string>(), r.value("service", ""), r.value("strip_prefix", false)};
+        if (r.contains("backends")) route.backends = backends_of(r["backends"]);
+        route.sticky = r.value("sticky", "");
+        if (r.contains("live")) route.live = backends_of(r["live"]);
+        b.routes.push_back(std::move(route));
+    }
     return stack;
 }
 
@@ -290,13 +312,23 @@ std::string to_toml(const Stack& stack, bool redact) {
                                            {"start_period", util::format_duration(s.health->start_period)}});
         if (auto res = resources_toml(s.resources); !res.empty()) t.insert("resources", std::move(res));
         if (s.drain) t.insert("drain", util::format_duration(*s.drain));
+        if (s.max_inflight) t.insert("max_inflight", *s.max_inflight);
         os << "\n" << toml::table{{"services", toml::table{{s.name, std::move(t)}}}} << "\n";
     }
     const auto& b = stack.balancer;
     toml::array routes;
     for (const auto& r : b.routes) {
-        toml::table route{{"path", r.path}, {"service", r.service}};
+        toml::table route{{"path", r.path}};
+        if (r.backends.empty()) {
+            route.insert("service", r.service);
+        } else {
+            toml::array backends;
+            for (const auto& backend : r.backends)
+                backends.push_back(toml::table{{"service", backend.service}, {"weight", backend.weight}});
+            route.insert("backends", std::move(backends));
+        }
         if (r.strip_prefix) route.insert("strip_prefix", true);
+        if (!r.sticky.empty()) route.insert("sticky", r.sticky);
         routes.push_back(std::move(route));
     }
     const toml::table balancer{{"balancer", toml::table{{"image", b.image},

@@ -88,6 +88,8 @@ Service read_service(const TableReader& services, const toml::key& name, const t
     service.health = read_health(reader);
     service.resources = read_resources(reader);
     if (auto drain = duration_at_least(reader, "drain", Millis{0})) service.drain = *drain;
+    if (auto inflight = reader.integer("max_inflight"))
+        service.max_inflight = int_in_range(ctx, "max_inflight", *inflight, 1, keys::max_inflight);
     return service;
 }
 

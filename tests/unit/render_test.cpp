@@ -115,13 +115,61 @@ Case strip_prefix() {
     return {"strip-prefix.conf", s, {{"llm", {"10.89.0.2:8000"}}, {"embed", {"10.89.0.3:9000"}}}};
 }
 
+// Two versions of a model behind one route, 90/10 by each request's id; a third
+// at weight 0 gets nothing (no share in the split); a second route keeps the
+// plain form to one of them.
+Case weighted() {
+    auto s = base_stack("versions");
+    s.services = {service("recs", 8000), service("recs-v2", 8000), service("recs-v3", 8000)};
+    stack::Route split{"/", "", false};
+    split.backends = {{"recs", 90}, {"recs-v2", 10}, {"recs-v3", 0}};
+    s.balancer.routes = {split, {"/v2", "recs-v2", true}};
+    return {"weighted.conf",
+            s,
+            {{"recs", {"10.89.0.2:8000"}},
+             {"recs-v2", {"10.89.0.3:8000", "10.89.0.4:8000"}},
+             {"recs-v3", {"10.89.0.5:8000"}}}};
+}
+
+// Sticky by a header on one route and by a cookie on another; a backend without
+// replicas answers its share 503; the live split (`mldeploy traffic`) wins over the file's.
+Case sticky() {
+    auto s = base_stack("sticky");
+    s.services = {service("a", 8000), service("b", 8000), service("c", 8000)};
+    stack::Route by_header{"/", "", false};
+    by_header.backends = {{"a", 50}, {"b", 50}};
+    by_header.sticky = "header:X-User-Id";
+    by_header.live = std::vector<stack::Backend>{{"a", 20}, {"b", 80}};
+    stack::Route by_cookie{"/web", "", false};
+    by_cookie.backends = {{"a", 70}, {"c", 30}};
+    by_cookie.sticky = "cookie:session_id";
+    s.balancer.routes = {by_header, by_cookie};
+    return {"sticky.conf", s, {{"a", {"10.89.0.2:8000"}}, {"b", {"10.89.0.3:8000"}}}};
+}
+
+// max_inflight: max_conns per replica and a limit on the service's requests in
+// progress, on a plain route and on a weighted one.
+Case max_inflight() {
+    auto s = base_stack("bounded");
+    s.services = {service("llm", 8000), service("llm-v2", 8000)};
+    s.services[0].max_inflight = 4;
+    s.services[1].max_inflight = 2;
+    stack::Route split{"/chat", "", false};
+    split.backends = {{"llm", 75}, {"llm-v2", 25}};
+    s.balancer.routes = {{"/", "llm"}, split};
+    return {"max-inflight.conf", s, {{"llm", {"10.89.0.2:8000", "10.89.0.3:8000"}}, {"llm-v2", {"10.89.0.4:8000"}}}};
+}
+
 std::vector<Case> all_cases() {
     return {one_service_two_replicas(),
             two_services_least_conn(),
             no_replicas_503(),
             ip_hash(),
             random_two(),
-            strip_prefix()};
+            strip_prefix(),
+            weighted(),
+            sticky(),
+            max_inflight()};
 }
 
 std::string read_text(const fs::path& file) {

@@ -48,6 +48,7 @@ const std::map<std::string, std::vector<std::string>> loader_tables{
     {"services.*.resources", keys::resources},
     {"balancer", keys::balancer},
     {"balancer.routes[]", keys::route},
+    {"balancer.routes[].backends[]", keys::backend},
     {"jobs.*", keys::job},
     {"jobs.*.build", keys::build},
     {"jobs.*.resources", keys::resources},
@@ -71,6 +72,9 @@ port = 18200
 [[balancer.routes]]
 path = "/"
 service = "m"
+[[balancer.routes]]
+path = "/w"
+backends = [{ service = "m", weight = 100 }]
 [jobs.j]
 image = "localhost/j:1"
 [jobs.j.build]
@@ -83,6 +87,7 @@ toml::table* table_at(toml::table& root, const std::string& path) {
     if (path.empty()) return &root;
     if (path == "network" || path == "balancer") return root[path].as_table();
     if (path == "balancer.routes[]") return root["balancer"]["routes"][0].as_table();
+    if (path == "balancer.routes[].backends[]") return root["balancer"]["routes"][1]["backends"][0].as_table();
     if (path == "services.*") return root["services"]["m"].as_table();
     if (path == "jobs.*") return root["jobs"]["j"].as_table();
     if (path.starts_with("jobs.*.")) return root["jobs"]["j"][path.substr(std::string("jobs.*.").size())].as_table();
@@ -143,9 +148,8 @@ TEST_CASE("keys the contract reserves for later are not in the schema until the 
     std::map<std::string, std::set<std::string>> tables;
     walk(stack_schema(), "", tables);
     for (const char* later : {"target", "metrics"}) CHECK(tables[""].count(later) == 0);
-    for (const char* later : {"max_inflight", "rollout", "autoscale"}) CHECK(tables["services.*"].count(later) == 0);
-    for (const char* later : {"backends", "sticky", "mirror", "mirror_percent"})
-        CHECK(tables["balancer.routes[]"].count(later) == 0);
+    for (const char* later : {"rollout", "autoscale"}) CHECK(tables["services.*"].count(later) == 0);
+    for (const char* later : {"mirror", "mirror_percent"}) CHECK(tables["balancer.routes[]"].count(later) == 0);
 }
 
 TEST_CASE("the schema's closed sets and ranges are the loader's") {
@@ -159,5 +163,8 @@ TEST_CASE("the schema's closed sets and ranges are the loader's") {
     const json& balancer = schema["properties"]["balancer"];
     CHECK(balancer["properties"]["algorithm"]["anyOf"][0]["enum"] == json(keys::algorithms));
     CHECK(balancer["required"] == json::array({"port"}));
-    CHECK(balancer["properties"]["routes"]["items"]["required"] == json::array({"path", "service"}));
+    // A route names its service, or its weighted backends: one of the two.
+    const json& route = balancer["properties"]["routes"]["items"];
+    CHECK(route["required"] == json::array({"path"}));
+    CHECK(route["oneOf"] == json::parse(R"([{"required": ["service"]}, {"required": ["backends"]}])"));
 }
