@@ -21,5 +21,7 @@ Command init_command();
 Command push_command();
 Command run_command();
 Command export_command();
+Command top_command();
+Command agent_command();
 
 }  // namespace mldeploy::cmd

@@ -1,5 +1,6 @@
 #include "render/nginx.hpp"
 
+#include "metrics/access_log.hpp"
 #include "render/templates.hpp"
 #include "util/hash.hpp"
 #include "util/units.hpp"
@@ -112,6 +113,10 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
     view.set("routes", routes);
     view.set("has_root_route", has_root_route ? data::type::bool_true : data::type::bool_false);
     view.set("control_port", std::to_string(kBalancerControlPort));
+    if (stack.metrics) {
+        view.set("metrics_log_name", metrics::kAccessLogFormatName);
+        view.set("metrics_log_format", metrics::kAccessLogFormat);
+    }
     // Lines of their own at the end of another's: a section tag's line would
     // leave a blank line in every config without them.
     view.set("resolver", resolved == nullptr ? std::string()
