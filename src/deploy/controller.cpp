@@ -47,13 +47,26 @@ int collect(struct dl_phdr_info* info, size_t /*size*/, void* data) {
     return 0;
 }
 
+// What the process had loaded when it started: its DT_NEEDED libraries and
+// theirs, before any dlopen (libarchive comes at the first tar, see
+// util/archive_lazy.cpp), so that the payload, and so the image's tag, is the same
+// whatever the command did before it asked.
+const Loaded& loaded_at_start() {
+    static const Loaded loaded = [] {
+        Loaded l;
+        dl_iterate_phdr(collect, &l);
+        return l;
+    }();
+    return loaded;
+}
+[[maybe_unused]] const Loaded& startup_snapshot = loaded_at_start();  // taken before main()
+
 }  // namespace
 
 std::string controller_name(const stack::Stack& stack) { return stack.name + "-controller"; }
 
 AgentPayload agent_payload() {
-    Loaded loaded;
-    dl_iterate_phdr(collect, &loaded);
+    const Loaded& loaded = loaded_at_start();
     if (loaded.interpreter.empty()) throw std::runtime_error("mldeploy has no dynamic loader (PT_INTERP) to copy");
     AgentPayload payload;
     const std::string dir = std::string(kAgentDir).substr(1);

@@ -120,8 +120,10 @@ hey -n 200 -c 4 "http://127.0.0.1:$PORT/predict" >hey3.txt 2>&1
 check "after the controller's restart the counts are still exact" wait_totals 100 1200
 
 # A second up with nothing changed keeps it; a missing controller is made again.
-"$MLDEPLOY" up -q >/dev/null 2>&1 || fail "up again"
+"$MLDEPLOY" up >up2.out 2>&1 || fail "up again"
 check "an unchanged up keeps the controller" eq "$(engine_get "/containers/json?filters=$(label_filter io.mldeploy.stack=$NAME io.mldeploy.role=controller)" | jq -r '.[0].Id')" "$CID"
+
+CID=$(engine_get "/containers/json?filters=$(label_filter io.mldeploy.stack=$NAME io.mldeploy.role=controller)" | jq -r '.[0].Id')
 curl -fsS -X DELETE --unix-socket "$SOCK" "http://d$API/containers/$CID?force=true" >/dev/null
 "$MLDEPLOY" up -q >/dev/null 2>&1 || fail "up after the controller was removed"
 check "up repairs a missing controller" eq "$(count_containers io.mldeploy.stack=$NAME io.mldeploy.role=controller)" 1
