@@ -1,7 +1,7 @@
 // mldeploy agent -s STACK: what the stack's controller container runs (hidden:
 // `up` starts it; deploy/controller.hpp, deploy/agent.hpp).
-#include "cmd/commands.hpp"
 #include "deploy/agent.hpp"
+#include "cmd/commands.hpp"
 
 namespace mldeploy::cmd {
 

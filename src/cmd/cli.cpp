@@ -16,11 +16,10 @@ namespace mldeploy::cmd {
 namespace {
 
 std::vector<Command> command_table() {
-    return {up_command(),      scale_command(), restart_command(), down_command(),
-            ps_command(),      logs_command(),  exec_command(),    build_command(),
-            push_command(),    run_command(),   config_command(),  export_command(),
-            version_command(), init_command(),  schema_command(),  completion_command(),
-            top_command(),     agent_command()};
+    return {up_command(),         scale_command(),  restart_command(), down_command(), ps_command(),
+            logs_command(),       exec_command(),   build_command(),   push_command(), run_command(),
+            config_command(),     export_command(), version_command(), init_command(), schema_command(),
+            completion_command(), top_command(),    agent_command()};
 }
 
 void add_global_options(CLI::App& app, GlobalOptions& g) {
@@ -52,7 +51,7 @@ int run_cli(int argc, char** argv) {
     Runner selected;
     std::vector<std::pair<CLI::App*, Runner>> runners;
     std::vector<std::string> names;
-    std::vector<std::string> shown;  // the commands a user is told of (not `agent`)
+    std::vector<std::string> shown;             // the commands a user is told of (not `agent`)
     std::vector<std::string> running_commands;  // commands whose words after `--` are a command (exec)
     for (const auto& command : command_table()) {
         if (command.runs_command) running_commands.emplace_back(command.name);

@@ -40,9 +40,10 @@ std::string controller_url(engine::Engine& engine, const std::string& stack) {
     if (!list.empty())
         throw std::runtime_error(fmt::format("the controller of stack {} is not running ({}); `mldeploy up` starts it",
                                              stack, list.front().state));
-    throw std::runtime_error(fmt::format("stack {} measures nothing: add a [metrics] table with a port to its stack "
-                                         "file (e.g. '[metrics]' and 'port = 9464') and run `mldeploy up`",
-                                         stack));
+    throw std::runtime_error(
+        fmt::format("stack {} measures nothing: add a [metrics] table with a port to its stack "
+                    "file (e.g. '[metrics]' and 'port = 9464') and run `mldeploy up`",
+                    stack));
 }
 
 std::string seconds_text(double s) {
@@ -56,13 +57,12 @@ std::string table_of(const nlohmann::json& top) {
                                    "REQ/S", "INFLIGHT", "P50", "P95", "P99", "ERR/S", "ERRORS", "GPU");
     for (const auto& r : top.at("replicas")) {
         const auto gpu = r.at("gpu").is_null() ? std::string("-") : r.at("gpu").get<std::string>();
-        text += fmt::format("\n{:<16} {:>7} {:>8.1f} {:>8.1f} {:>8} {:>8} {:>8} {:>7.1f} {:>8}  {}",
-                            r.at("service").get<std::string>(), r.at("replica").get<std::string>(),
-                            r.at("requests_per_second").get<double>(), r.at("inflight").get<double>(),
-                            seconds_text(r.at("p50_seconds").get<double>()),
-                            seconds_text(r.at("p95_seconds").get<double>()),
-                            seconds_text(r.at("p99_seconds").get<double>()), r.at("errors_per_second").get<double>(),
-                            r.at("errors_total").get<std::uint64_t>(), gpu);
+        text += fmt::format(
+            "\n{:<16} {:>7} {:>8.1f} {:>8.1f} {:>8} {:>8} {:>8} {:>7.1f} {:>8}  {}", r.at("service").get<std::string>(),
+            r.at("replica").get<std::string>(), r.at("requests_per_second").get<double>(),
+            r.at("inflight").get<double>(), seconds_text(r.at("p50_seconds").get<double>()),
+            seconds_text(r.at("p95_seconds").get<double>()), seconds_text(r.at("p99_seconds").get<double>()),
+            r.at("errors_per_second").get<double>(), r.at("errors_total").get<std::uint64_t>(), gpu);
     }
     if (top.at("replicas").empty()) text += "\n(no replicas)";
     return text;
@@ -114,18 +114,18 @@ int run_top(const GlobalOptions& g, const TopOptions& o) {
 }  // namespace
 
 Command top_command() {
-    return {"top", "Each replica's requests/s, requests in flight, latency percentiles and errors",
-            [](CLI::App& app) -> Runner {
-                auto o = std::make_shared<TopOptions>();
-                app.add_option("SERVICE", o->service, "Only this service's replicas");
-                app.add_flag("--once", o->once, "Print the table once (also when stdout is not a terminal)");
-                app.add_option("--format", o->format, "text or json (json: once)")
-                    ->check(CLI::IsMember({"text", "json"}));
-                app.add_option("--interval", o->interval_s, "Seconds between refreshes (default 2)")
-                    ->check(CLI::Range(0.2, 3600.0));
-                return [o](const GlobalOptions& g) { return run_top(g, *o); };
-            },
-            "mldeploy top --once --format json", uses::file | uses::stack | uses::host | uses::format};
+    return {
+        "top", "Each replica's requests/s, requests in flight, latency percentiles and errors",
+        [](CLI::App& app) -> Runner {
+            auto o = std::make_shared<TopOptions>();
+            app.add_option("SERVICE", o->service, "Only this service's replicas");
+            app.add_flag("--once", o->once, "Print the table once (also when stdout is not a terminal)");
+            app.add_option("--format", o->format, "text or json (json: once)")->check(CLI::IsMember({"text", "json"}));
+            app.add_option("--interval", o->interval_s, "Seconds between refreshes (default 2)")
+                ->check(CLI::Range(0.2, 3600.0));
+            return [o](const GlobalOptions& g) { return run_top(g, *o); };
+        },
+        "mldeploy top --once --format json", uses::file | uses::stack | uses::host | uses::format};
 }
 
 }  // namespace mldeploy::cmd

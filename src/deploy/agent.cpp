@@ -21,9 +21,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-double unix_now() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 void say(const std::string& text) {
     std::fprintf(stderr, "agent: %s\n", text.c_str());

@@ -104,8 +104,8 @@ std::string ensure_agent_image(engine::Engine& engine, const std::string& base_i
     return tag;
 }
 
-engine::ContainerSpec controller_spec(const stack::Stack& stack, const std::string& image,
-                                      const std::string& image_id, const std::string& engine_socket) {
+engine::ContainerSpec controller_spec(const stack::Stack& stack, const std::string& image, const std::string& image_id,
+                                      const std::string& engine_socket) {
     const std::string dir = kAgentDir;
     engine::ContainerSpec spec;
     spec.name = controller_name(stack);
@@ -135,8 +135,8 @@ engine::ContainerSpec controller_spec(const stack::Stack& stack, const std::stri
 }
 
 void sync_controller(engine::Engine& engine, const stack::Stack& stack, util::Output& out) {
-    const auto existing = engine.list_containers(
-        {{plan::label::stack, stack.name}, {plan::label::role, plan::label::role_controller}});
+    const auto existing =
+        engine.list_containers({{plan::label::stack, stack.name}, {plan::label::role, plan::label::role_controller}});
     if (!stack.metrics) {
         for (const auto& c : existing) {
             engine.remove_container(c.id);

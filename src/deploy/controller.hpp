@@ -42,8 +42,8 @@ std::string ensure_agent_image(engine::Engine& engine, const std::string& base_i
 
 // The controller's container: the agent with the engine socket `engine_socket`
 // (a path on the host) mounted, [metrics]' port published, restart `always`.
-engine::ContainerSpec controller_spec(const stack::Stack& stack, const std::string& image,
-                                      const std::string& image_id, const std::string& engine_socket);
+engine::ContainerSpec controller_spec(const stack::Stack& stack, const std::string& image, const std::string& image_id,
+                                      const std::string& engine_socket);
 
 // After `up`: with [metrics], the controller runs as controller_spec says (made
 // or replaced when missing, stopped or different); without, none is left.

@@ -29,10 +29,10 @@ struct Attempt {
 };
 
 struct Record {
-    double end = 0;       // $msec: unix time the request ended
-    double seconds = 0;   // $request_time: the whole request, as the client saw it
-    int status = 0;       // $status: what the client got
-    std::string service;  // from $proxy_host ("mldeploy_<service>"); "" when not proxied
+    double end = 0;                 // $msec: unix time the request ended
+    double seconds = 0;             // $request_time: the whole request, as the client saw it
+    int status = 0;                 // $status: what the client got
+    std::string service;            // from $proxy_host ("mldeploy_<service>"); "" when not proxied
     std::vector<Attempt> attempts;  // empty when no replica was tried (404, /_mldeploy/health)
 };
 

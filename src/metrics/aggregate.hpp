@@ -18,7 +18,7 @@ namespace mldeploy::metrics {
 // Histogram bucket bounds in seconds (Prometheus' `le`), from a fast
 // classifier to a long generation; +Inf is implicit.
 inline constexpr std::array<double, 16> kBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-                                                 2.5,   5,    10,    30,   60,  120, 300, 600};
+                                                 2.5,   5,    10,    30,   60,  120,  300, 600};
 
 struct ReplicaId {
     std::string service;
@@ -44,7 +44,7 @@ struct WindowStats {
     double error_rate = 0;  // 5xx answers per second
     std::uint64_t requests = 0;
     std::uint64_t errors = 0;
-    double inflight = 0;  // average requests in progress (ended ones only: see docs/metrics.md)
+    double inflight = 0;               // average requests in progress (ended ones only: see docs/metrics.md)
     double p50 = 0, p95 = 0, p99 = 0;  // seconds; 0 without requests
 };
 

@@ -38,14 +38,16 @@ std::set<ReplicaId> every_replica(const Snapshot& s) {
 
 std::string prometheus_text(const Snapshot& s) {
     std::string out;
-    out += "# HELP mldeploy_requests_total Requests a replica answered, by status code (each try of a retried "
-           "request counts on its replica).\n# TYPE mldeploy_requests_total counter\n";
+    out +=
+        "# HELP mldeploy_requests_total Requests a replica answered, by status code (each try of a retried "
+        "request counts on its replica).\n# TYPE mldeploy_requests_total counter\n";
     for (const auto& [id, t] : s.totals)
         for (const auto& [code, n] : t.by_code)
             out += fmt::format("mldeploy_requests_total{{{},code=\"{}\"}} {}\n", labels(s.stack, id), code, n);
 
-    out += "# HELP mldeploy_request_duration_seconds How long a replica took to answer.\n"
-           "# TYPE mldeploy_request_duration_seconds histogram\n";
+    out +=
+        "# HELP mldeploy_request_duration_seconds How long a replica took to answer.\n"
+        "# TYPE mldeploy_request_duration_seconds histogram\n";
     for (const auto& [id, t] : s.totals) {
         const auto l = labels(s.stack, id);
         for (std::size_t i = 0; i < kBuckets.size(); ++i)
@@ -68,12 +70,13 @@ std::string prometheus_text(const Snapshot& s) {
 
     out += "# HELP mldeploy_replicas Running replicas of a service.\n# TYPE mldeploy_replicas gauge\n";
     for (const auto& [service, n] : s.replicas)
-        out += fmt::format("mldeploy_replicas{{stack=\"{}\",service=\"{}\"}} {}\n", escaped(s.stack), escaped(service),
-                           n);
+        out +=
+            fmt::format("mldeploy_replicas{{stack=\"{}\",service=\"{}\"}} {}\n", escaped(s.stack), escaped(service), n);
 
     if (s.balancer_inflight) {
-        out += "# HELP mldeploy_balancer_inflight_requests Requests the balancer works on now (all services).\n"
-               "# TYPE mldeploy_balancer_inflight_requests gauge\n";
+        out +=
+            "# HELP mldeploy_balancer_inflight_requests Requests the balancer works on now (all services).\n"
+            "# TYPE mldeploy_balancer_inflight_requests gauge\n";
         out += fmt::format("mldeploy_balancer_inflight_requests{{stack=\"{}\"}} {}\n", escaped(s.stack),
                            *s.balancer_inflight);
     }

@@ -22,8 +22,8 @@ std::optional<Metrics> read_metrics(const TableReader& top, const Balancer& bala
     if (auto port = reader.integer("port", Need::required)) {
         metrics.port = port_number(ctx, "port", *port).value_or(0);
         if (metrics.port != 0 && metrics.port == balancer.port)
-            ctx.error(port->pos, fmt::format("metrics 'port' {} is the balancer's port too; choose another port",
-                                             metrics.port));
+            ctx.error(port->pos,
+                      fmt::format("metrics 'port' {} is the balancer's port too; choose another port", metrics.port));
     }
     if (auto host_ip = reader.string("host_ip")) {
         if (is_ip_literal(host_ip->value))

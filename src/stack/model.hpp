@@ -113,7 +113,7 @@ struct Stack {
     std::filesystem::path dir;      // its folder: relative paths resolve here
     std::vector<Service> services;  // in the order they are written
     Balancer balancer;
-    std::vector<Job> jobs;  // in the order they are written
+    std::vector<Job> jobs;           // in the order they are written
     std::optional<Metrics> metrics;  // nullopt: the balancer measures nothing
 
     // The drain budget of `service`: its own, else the balancer's timeout.

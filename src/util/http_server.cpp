@@ -17,10 +17,14 @@ namespace {
 
 const char* reason(int status) {
     switch (status) {
-    case 200: return "OK";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    default: return "Error";
+        case 200:
+            return "OK";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        default:
+            return "Error";
     }
 }
 
@@ -97,8 +101,7 @@ void serve_http(const std::string& host, int port, const HttpHandler& handler) {
         throw std::runtime_error("not an IPv4 address: " + host);
     if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
         ::listen(listener.get(), 64) != 0)
-        throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) + ": " +
-                                 std::strerror(errno));
+        throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) + ": " + std::strerror(errno));
     for (;;) {
         Fd client(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
         if (client.get() < 0) continue;

@@ -78,9 +78,9 @@ TEST_SUITE("metrics") {
     }
 
     TEST_CASE("other lines are not records") {
-        for (const char* text : {"", "hello", "mldeploy1|1|2|3", "mldeploy2|1|0.1|200|h|a|200|0.1",
-                                 "mldeploy1|x|0.1|200|h|a|200|0.1", "mldeploy1|1|0.1|2000|h|a|200|0.1",
-                                 "mldeploy1|1|0.1|200|h|a|200|0.1|extra"}) {
+        for (const char* text :
+             {"", "hello", "mldeploy1|1|2|3", "mldeploy2|1|0.1|200|h|a|200|0.1", "mldeploy1|x|0.1|200|h|a|200|0.1",
+              "mldeploy1|1|0.1|2000|h|a|200|0.1", "mldeploy1|1|0.1|200|h|a|200|0.1|extra"}) {
             CAPTURE(text);
             CHECK_FALSE(parse_access_line(text));
         }
@@ -188,8 +188,9 @@ TEST_SUITE("metrics") {
         CHECK(text.find("mldeploy_request_duration_seconds_bucket{stack=\"movies\",service=\"recs\",replica=\"1\","
                         "le=\"0.01\"} 0\n") != std::string::npos);
         CHECK(text.find("le=\"+Inf\"} 2\n") != std::string::npos);
-        CHECK(text.find("mldeploy_request_duration_seconds_count{stack=\"movies\",service=\"recs\",replica=\"1\"} 2\n") !=
-              std::string::npos);
+        CHECK(
+            text.find("mldeploy_request_duration_seconds_count{stack=\"movies\",service=\"recs\",replica=\"1\"} 2\n") !=
+            std::string::npos);
         CHECK(text.find("mldeploy_inflight_requests{stack=\"movies\",service=\"recs\",replica=\"2\"} 0\n") !=
               std::string::npos);
         CHECK(text.find("mldeploy_replicas{stack=\"movies\",service=\"recs\"} 2\n") != std::string::npos);
