@@ -16,10 +16,10 @@ namespace mldeploy::cmd {
 namespace {
 
 std::vector<Command> command_table() {
-    return {up_command(),     scale_command(),     restart_command(), down_command(),    ps_command(),
-            logs_command(),   exec_command(),      build_command(),   push_command(),    run_command(),
-            config_command(), export_command(),    bench_command(),   version_command(), init_command(),
-            schema_command(), completion_command()};
+    return {up_command(),     scale_command(),  restart_command(), down_command(),       ps_command(),
+            logs_command(),   exec_command(),   build_command(),   push_command(),       run_command(),
+            config_command(), export_command(), bench_command(),   top_command(),        version_command(),
+            init_command(),   schema_command(), completion_command(), agent_command()};
 }
 
 void add_global_options(CLI::App& app, GlobalOptions& g) {
@@ -51,15 +51,18 @@ int run_cli(int argc, char** argv) {
     Runner selected;
     std::vector<std::pair<CLI::App*, Runner>> runners;
     std::vector<std::string> names;
+    std::vector<std::string> shown;             // the commands a user is told of (not `agent`)
     std::vector<std::string> running_commands;  // commands whose words after `--` are a command (exec)
     for (const auto& command : command_table()) {
         if (command.runs_command) running_commands.emplace_back(command.name);
         auto* sub = app.add_subcommand(command.name, command.summary);
         sub->fallthrough();
+        if (command.hidden) sub->group("");
         runners.emplace_back(sub, command.setup(*sub));
         sub->footer(help_footer(command, sub->get_option_no_throw("-f") != nullptr));
         if (*command.usage != '\0') sub->formatter(std::make_shared<UsageFormatter>(command.usage));
         names.emplace_back(command.name);
+        if (!command.hidden) shown.emplace_back(command.name);
     }
 
     // CLI11 answers an unknown command with "A subcommand is required": say which
@@ -67,13 +70,13 @@ int run_cli(int argc, char** argv) {
     const std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
     const auto word = command_word(args);
     if (word && std::find(names.begin(), names.end(), *word) == names.end()) {
-        output().error(unknown_command_message(*word, names));
+        output().error(unknown_command_message(*word, shown));
         return 2;
     }
     const bool wants_help =
         std::any_of(args.begin(), args.end(), [](const auto& a) { return a == "-h" || a == "--help"; });
     if (!word && !wants_help) {
-        output().error(missing_command_message(names));
+        output().error(missing_command_message(shown));
         return 2;
     }
 

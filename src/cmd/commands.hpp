@@ -22,5 +22,7 @@ Command push_command();
 Command run_command();
 Command export_command();
 Command bench_command();
+Command top_command();
+Command agent_command();
 
 }  // namespace mldeploy::cmd

@@ -226,7 +226,8 @@ CompletionModel completion_model(const CLI::App& root) {
     CompletionModel m;
     m.program = root.get_name();
     read_options(root, m.globals, nullptr);
-    for (const auto* sub : root.get_subcommands([](const CLI::App*) { return true; })) {
+    // A hidden command (group "": `agent`) is mldeploy's own, not the user's.
+    for (const auto* sub : root.get_subcommands([](const CLI::App* a) { return !a->get_group().empty(); })) {
         CompletionCommand c{sub->get_name(), sub->get_description(), {}, {}};
         read_options(*sub, c.options, &c.positionals);
         m.commands.push_back(std::move(c));

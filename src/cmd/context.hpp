@@ -61,6 +61,8 @@ struct Command {
     // and `usage` (e.g. "[OPTIONS] [SERVICE] -- CMD [ARGS...]") says so in --help.
     bool runs_command = false;
     const char* usage = "";
+    // Not listed in help or completions: mldeploy's own (agent, in the controller).
+    bool hidden = false;
 };
 
 // The stack file the command means: `positional` (up's argument), -f, or

@@ -1,6 +1,7 @@
 // mldeploy up [STACK_FILE]: build what changed, create the network, start the replicas and
 // the balancer, wait until healthy, print the endpoint.
 #include "cmd/commands.hpp"
+#include "deploy/controller.hpp"
 #include "deploy/preflight.hpp"
 #include "deploy/remove.hpp"
 #include "deploy/session.hpp"
@@ -39,6 +40,8 @@ int run_up(const GlobalOptions& g, const UpOptions& o) {
     const bool fresh = plan.observed.containers.empty() && !plan.observed.network_exists;
     try {
         session.apply(plan);
+        // [metrics]: the controller that measures, made or repaired (or removed without it).
+        deploy::sync_controller(*engine, stack, out);
     } catch (...) {
         if (fresh) {
             out.warn(fmt::format("the first deploy of {} failed: removing what it made", stack.name));

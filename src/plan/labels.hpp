@@ -26,5 +26,7 @@ inline constexpr const char* run = "io.mldeploy.run";
 inline constexpr const char* role_model = "model";
 inline constexpr const char* role_job = "job";
 inline constexpr const char* role_balancer = "balancer";
+// The stack's controller container (`mldeploy agent`): metrics; up and scale plan around it.
+inline constexpr const char* role_controller = "controller";
 
 }  // namespace mldeploy::plan::label

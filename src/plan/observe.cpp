@@ -39,9 +39,11 @@ Observed observe(const std::vector<engine::ContainerSummary>& containers, bool n
     Observed observed;
     observed.network_exists = network_exists;
     for (const auto& c : containers) {
-        // Jobs' containers are `mldeploy run`'s: up and scale leave them alone.
+        // Jobs' containers are `mldeploy run`'s, and the controller has its own
+        // step (deploy/controller.hpp): the replica planner leaves them alone.
         const auto role = c.labels.find(label::role);
-        if (role != c.labels.end() && role->second == label::role_job) continue;
+        if (role != c.labels.end() && (role->second == label::role_job || role->second == label::role_controller))
+            continue;
         observed.containers.push_back(observe_container(c));
     }
     return observed;

@@ -1,5 +1,6 @@
 #include "render/nginx.hpp"
 
+#include "metrics/access_log.hpp"
 #include "render/templates.hpp"
 #include "util/hash.hpp"
 #include "util/units.hpp"
@@ -249,6 +250,18 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
                                : "");
     view.set("has_root_route", has_root_route ? data::type::bool_true : data::type::bool_false);
     view.set("control_port", std::to_string(kBalancerControlPort));
+    // [metrics]: lines of their own at the end of another's (as the resolver's).
+    const std::string log_name = metrics::kAccessLogFormatName;
+    view.set("metrics_log_format",
+             !stack.metrics ? std::string()
+                            : "\n    # [metrics]: one line per request on stdout, which the stack's controller\n"
+                              "    # follows through the engine's log API (docs/metrics.md).\n    log_format " +
+                                  log_name + " '" + metrics::kAccessLogFormat + "';");
+    view.set("metrics_access_log",
+             !stack.metrics ? std::string()
+                            : "\n        # Buffered: one write per 32 KiB of lines or per second, not one per "
+                              "request.\n        access_log /dev/stdout " +
+                                  log_name + " buffer=32k flush=1s;");
     // Lines of their own at the end of another's: a section tag's line would
     // leave a blank line in every config without them.
     view.set("resolver", resolved == nullptr ? std::string()

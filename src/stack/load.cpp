@@ -123,6 +123,7 @@ Stack read_stack(Context& ctx, const toml::table& root) {
     if (balancer != nullptr || top.find("balancer") == nullptr)
         stack.balancer = read_balancer(ctx, balancer, stack.services);
     stack.jobs = read_jobs(top, stack.name, stack.services);
+    stack.metrics = read_metrics(top, stack.balancer);
     return stack;
 }
 

@@ -136,6 +136,12 @@ struct Balancer {
     std::vector<Route> routes;  // never empty after loading
 };
 
+// [metrics]: the controller container serves Prometheus text on host_ip:port.
+struct Metrics {
+    int port = 0;  // host port
+    std::string host_ip = "127.0.0.1";
+};
+
 struct Stack {
     std::string name;
     std::string network;            // "<name>_net" unless set
@@ -143,7 +149,8 @@ struct Stack {
     std::filesystem::path dir;      // its folder: relative paths resolve here
     std::vector<Service> services;  // in the order they are written
     Balancer balancer;
-    std::vector<Job> jobs;  // in the order they are written
+    std::vector<Job> jobs;           // in the order they are written
+    std::optional<Metrics> metrics;  // nullopt: the balancer measures nothing
 
     // The drain budget of `service`: its own, else the balancer's timeout.
     Millis drain_of(const Service& service) const { return service.drain.value_or(balancer.timeout); }

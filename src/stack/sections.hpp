@@ -30,4 +30,7 @@ std::vector<Job> read_jobs(const TableReader& top, const std::string& stack_name
 // [balancer], or nullptr when it is missing; routes are checked against `services`.
 Balancer read_balancer(Context& ctx, const toml::table* table, const std::vector<Service>& services);
 
+// [metrics], or nullopt when the file has none.
+std::optional<Metrics> read_metrics(const TableReader& top, const Balancer& balancer);
+
 }  // namespace mldeploy::stack::detail

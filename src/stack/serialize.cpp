@@ -206,6 +206,8 @@ json to_json(const Stack& stack, bool redact) {
                      {"max_body_bytes", b.max_body_bytes},
                      {"timeout_ms", b.timeout.count()},
                      {"routes", routes}};
+    // Only when set, so that stack.json without it stays as before.
+    if (stack.metrics) j["metrics"] = {{"port", stack.metrics->port}, {"host_ip", stack.metrics->host_ip}};
     return j;
 }
 
@@ -269,6 +271,8 @@ Stack stack_from_json(const json& j) {
         if (r.contains("live")) route.live = backends_of(r["live"]);
         b.routes.push_back(std::move(route));
     }
+    if (j.contains("metrics"))
+        stack.metrics = Metrics{j["metrics"].at("port").get<int>(), j["metrics"].value("host_ip", "127.0.0.1")};
     return stack;
 }
 
@@ -339,6 +343,10 @@ std::string to_toml(const Stack& stack, bool redact) {
                                                         {"timeout", util::format_duration(b.timeout)},
                                                         {"routes", std::move(routes)}}}};
     os << "\n" << balancer << "\n";
+    if (stack.metrics)
+        os << "\n"
+           << toml::table{{"metrics", toml::table{{"port", stack.metrics->port}, {"host_ip", stack.metrics->host_ip}}}}
+           << "\n";
     for (const auto& job : stack.jobs)
         os << "\n" << toml::table{{"jobs", toml::table{{job.name, job_toml(job, redact)}}}} << "\n";
     return os.str();

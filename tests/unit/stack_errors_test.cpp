@@ -104,7 +104,7 @@ TEST_SUITE("stack errors: keys and types") {
               "stack.toml:1:1: unknown key 'nmae' at the top level; did you mean 'name'?");
         CHECK(errors_of("zzzz = \"x\"\n" + with_service_lines("")) ==
               "stack.toml:1:1: unknown key 'zzzz' at the top level; allowed keys: name, network, services, balancer, "
-              "jobs");
+              "jobs, metrics");
         CHECK(errors_of(with_service_lines("[services.recommender.health]\nintervall = \"2s\"")) ==
               "stack.toml:6:1: unknown key 'intervall' in [services.recommender.health]; did you mean 'interval'?");
         CHECK(errors_of(with_balancer_lines("[[balancer.routes]]\npath = \"/\"\nservice = \"recommender\"\n"
@@ -429,6 +429,17 @@ TEST_SUITE("stack errors: balancer and routes") {
               "'port = 8080'");
         CHECK(errors_of("name = \"movies\"\n[services.a]\nimage = \"x\"\nport = 1\n[balancer]\nhost_ip = \"::1\"\n") ==
               "stack.toml:5:1: missing required key 'port' in [balancer]");
+    }
+
+    TEST_CASE("[metrics]: a port of its own, a host address") {
+        CHECK(errors_of(with_balancer_lines("[metrics]\nport = 9464")) == "no error");
+        CHECK(errors_of(with_balancer_lines("[metrics]\nport = 8080")) ==
+              "stack.toml:8:8: metrics 'port' 8080 is the balancer's port too; choose another port");
+        CHECK(errors_of(with_balancer_lines("[metrics]\nhost_ip = \"127.0.0.1\"")) ==
+              "stack.toml:7:1: missing required key 'port' in [metrics]");
+        CHECK(errors_of(with_balancer_lines("[metrics]\nport = 9464\nhost_ip = \"localhost\"")) ==
+              "stack.toml:9:11: 'host_ip' must be an IPv4 or IPv6 address such as \"127.0.0.1\" or \"0.0.0.0\", not "
+              "'localhost'");
     }
 
     TEST_CASE("no services") {

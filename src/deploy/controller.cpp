@@ -1,0 +1,175 @@
+#include "deploy/controller.hpp"
+
+#include "deploy/errors.hpp"
+#include "plan/labels.hpp"
+#include "plan/specs.hpp"
+#include "util/sha256.hpp"
+
+#include <elf.h>
+#include <link.h>
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace mldeploy::deploy {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_whole(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path.string() + " for the controller's image");
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+struct Loaded {
+    std::vector<std::string> paths;  // shared objects, as loaded
+    std::string interpreter;         // the executable's PT_INTERP
+};
+
+int collect(struct dl_phdr_info* info, size_t /*size*/, void* data) {
+    auto* loaded = static_cast<Loaded*>(data);
+    const std::string name = info->dlpi_name == nullptr ? "" : info->dlpi_name;
+    if (name.empty()) {
+        // The executable itself: its interpreter names the dynamic loader.
+        for (int i = 0; i < info->dlpi_phnum; ++i)
+            if (info->dlpi_phdr[i].p_type == PT_INTERP)
+                loaded->interpreter = reinterpret_cast<const char*>(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+        return 0;
+    }
+    if (name.starts_with('/')) loaded->paths.push_back(name);  // not linux-vdso.so.1
+    return 0;
+}
+
+// What the process had loaded when it started: its DT_NEEDED libraries and
+// theirs, before any dlopen (libarchive comes at the first tar, see
+// util/archive_lazy.cpp), so that the payload, and so the image's tag, is the same
+// whatever the command did before it asked.
+const Loaded& loaded_at_start() {
+    static const Loaded loaded = [] {
+        Loaded l;
+        dl_iterate_phdr(collect, &l);
+        return l;
+    }();
+    return loaded;
+}
+[[maybe_unused]] const Loaded& startup_snapshot = loaded_at_start();  // taken before main()
+
+}  // namespace
+
+std::string controller_name(const stack::Stack& stack) { return stack.name + "-controller"; }
+
+AgentPayload agent_payload() {
+    const Loaded& loaded = loaded_at_start();
+    if (loaded.interpreter.empty()) throw std::runtime_error("mldeploy has no dynamic loader (PT_INTERP) to copy");
+    AgentPayload payload;
+    const std::string dir = std::string(kAgentDir).substr(1);
+    payload.files.push_back({dir + "/mldeploy", read_whole("/proc/self/exe"), 0755});
+    payload.files.push_back({dir + "/ld.so", read_whole(loaded.interpreter), 0755});
+    std::set<std::string> names;
+    for (const auto& path : loaded.paths) {
+        if (fs::equivalent(path, loaded.interpreter)) continue;
+        const auto name = fs::path(path).filename().string();
+        if (names.insert(name).second) payload.files.push_back({dir + "/lib/" + name, read_whole(path), 0644});
+    }
+    std::string all;
+    for (const auto& f : payload.files) all += util::sha256_hex(f.path) + util::sha256_hex(f.content);
+    payload.hash = util::sha256_hex(all);
+    return payload;
+}
+
+std::string ensure_agent_image(engine::Engine& engine, const std::string& base_image, util::Output& out) {
+    auto payload = agent_payload();
+    const auto base_id = engine.image_id(base_image).value_or(base_image);
+    const auto tag = "localhost/mldeploy/agent:" + util::sha256_hex(payload.hash + base_id).substr(0, 16);
+    if (engine.inspect_image(tag)) return tag;
+    out.step(fmt::format("building the controller's image {} (once per mldeploy binary)", tag));
+    payload.files.push_back(
+        {"Containerfile", fmt::format("FROM {}\nCOPY opt/mldeploy {}\n", base_image, kAgentDir), 0644});
+    engine::BuildRequest request;
+    request.tag = tag;
+    request.dockerfile = "Containerfile";
+    request.context_tar = util::tar_files(payload.files);
+    request.labels = {{"io.mldeploy.agent", payload.hash}};
+    request.dockerfile_label = "(the controller's Containerfile)";
+    request.dockerfile_text = payload.files.back().content;
+    engine.build_image(request, [](std::string_view) {});
+    out.done("built " + tag);
+    return tag;
+}
+
+engine::ContainerSpec controller_spec(const stack::Stack& stack, const std::string& image, const std::string& image_id,
+                                      const std::string& engine_socket) {
+    const std::string dir = kAgentDir;
+    engine::ContainerSpec spec;
+    spec.name = controller_name(stack);
+    spec.image = image;
+    // The copied loader runs the binary on the copied libraries, whatever the base image holds.
+    spec.command = {dir + "/ld.so",
+                    "--library-path",
+                    dir + "/lib",
+                    dir + "/mldeploy",
+                    "agent",
+                    "-s",
+                    stack.name,
+                    "--port",
+                    std::to_string(kAgentPort),
+                    "-H",
+                    std::string("unix://") + kAgentEngineSocket};
+    spec.network = stack.network;
+    spec.restart_policy = "always";
+    spec.mounts.push_back({engine_socket, kAgentEngineSocket, {}, true});
+    spec.ports.push_back({stack.metrics->host_ip, stack.metrics->port, kAgentPort, "tcp"});
+    spec.stop_timeout_s = 2;
+    spec.labels = plan::stack_labels(stack);
+    spec.labels[plan::label::role] = plan::label::role_controller;
+    spec.labels[plan::label::port] = std::to_string(stack.metrics->port);
+    spec.labels[plan::label::config_hash] = plan::config_hash_of(spec, image_id);
+    return spec;
+}
+
+void sync_controller(engine::Engine& engine, const stack::Stack& stack, util::Output& out) {
+    const auto existing =
+        engine.list_containers({{plan::label::stack, stack.name}, {plan::label::role, plan::label::role_controller}});
+    if (!stack.metrics) {
+        for (const auto& c : existing) {
+            engine.remove_container(c.id);
+            out.done("removed " + c.name + " (no [metrics])");
+        }
+        return;
+    }
+    const auto image = ensure_agent_image(engine, stack.balancer.image, out);
+    const auto image_id = engine.image_id(image).value_or("");
+    const auto spec = controller_spec(stack, image, image_id, engine.info().socket);
+    bool kept = false;
+    for (const auto& c : existing) {
+        const auto hash = c.labels.find(plan::label::config_hash);
+        if (!kept && c.state == "running" && c.name == spec.name && hash != c.labels.end() &&
+            hash->second == spec.labels.at(plan::label::config_hash)) {
+            kept = true;
+            continue;
+        }
+        engine.remove_container(c.id);
+        out.done("removed " + c.name);
+    }
+    if (kept) return;
+    out.step(fmt::format("starting controller {} (metrics on {}:{})", spec.name, stack.metrics->host_ip,
+                         stack.metrics->port));
+    const auto id = engine.create_container(spec);
+    try {
+        engine.start_container(id);
+    } catch (...) {
+        engine.remove_container(id);
+        throw;
+    }
+    out.done(fmt::format("controller {} serves http://{}:{}/metrics", spec.name, stack.metrics->host_ip,
+                         stack.metrics->port));
+}
+
+}  // namespace mldeploy::deploy
