@@ -94,7 +94,7 @@ check "a request through the balancer" contains "$(curl -fsS "$URL/predict?msg=h
 out=$("$MLDEPLOY" up 2>&1)
 check "re-run of up says no changes" contains "$out" "no changes"
 
-start_hey "$WORK/hey" -c 4 "$URL/predict?msg=load"
+start_hey "$WORK/hey" -c 4 -q 25 "$URL/predict?msg=load"
 "$MLDEPLOY" scale --replicas 4 -q || fail "scale 4 exits 0"
 check "four tasks after scale 4" eq "$(running_tasks)" 4
 seen=$(for _ in $(seq 1 40); do curl -fsS -D - -o /dev/null "$URL/healthz" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-replica"{print $2}'; done | sort -u | wc -l)
@@ -116,6 +116,7 @@ check "three tasks after the update" eq "$(running_tasks)" 3
 victim=$(engine_get "/containers/json?filters=$(label_filter com.docker.swarm.service.name=$NAME-echo)" | jq -r '.[0].Id')
 pid=$(engine_get "/containers/$victim/json" | jq -r '.State.Pid')
 kill -9 "$pid"
+sleep 2
 check "Swarm replaces the killed task" wait_running 3
 stop_hey
 read -r total bad < <(hey_counts "$WORK/hey")
