@@ -133,16 +133,17 @@ int swarm_logs(engine::SwarmEngine& swarm, const std::string& stack_name, const 
             return label_of(s.labels, plan::label::role) == plan::label::role_balancer;
         });
     if (services.empty())
-        throw UsageError(o.service.empty() ? fmt::format("stack {} has no services on the swarm", stack_name)
-                                           : fmt::format("stack {} has no service '{}' on the swarm", stack_name,
-                                                         o.service));
+        throw UsageError(o.service.empty()
+                             ? fmt::format("stack {} has no services on the swarm", stack_name)
+                             : fmt::format("stack {} has no service '{}' on the swarm", stack_name, o.service));
     // Each line with its task as `ps` names it: <service>.<slot>.
     std::mutex mutex;
     std::map<std::string, std::string> task_names;
     std::size_t width = 0;
     const auto refresh = [&](const engine::ServiceState& s) {
         for (const auto& t : swarm.list_tasks(s.id)) {
-            auto name = t.slot > 0 ? fmt::format("{}.{}", s.name, t.slot) : fmt::format("{}.{}", s.name, t.node_id.substr(0, 12));
+            auto name = t.slot > 0 ? fmt::format("{}.{}", s.name, t.slot)
+                                   : fmt::format("{}.{}", s.name, t.node_id.substr(0, 12));
             width = std::max(width, name.size());
             task_names[t.id] = std::move(name);
         }
@@ -151,16 +152,18 @@ int swarm_logs(engine::SwarmEngine& swarm, const std::string& stack_name, const 
     std::vector<std::future<void>> streams;
     for (const auto& s : services)
         streams.push_back(std::async(std::launch::async, [&, s] {
-            swarm.service_logs(s.id, o.options, [&](engine::LogStream stream, const std::string& task, std::string_view line) {
-                std::lock_guard lock(mutex);
-                if (!task.empty() && !task_names.contains(task)) refresh(s);  // a task started after the listing
-                const auto it = task_names.find(task);
-                const std::string name = it != task_names.end() ? it->second : s.name;
-                std::FILE* f = stream == engine::LogStream::stderr_ ? stderr : stdout;
-                std::fprintf(f, "%s | %.*s\n", fmt::format("{:<{}}", name, width).c_str(), static_cast<int>(line.size()),
-                             line.data());
-                std::fflush(f);
-            });
+            swarm.service_logs(s.id, o.options,
+                               [&](engine::LogStream stream, const std::string& task, std::string_view line) {
+                                   std::lock_guard lock(mutex);
+                                   if (!task.empty() && !task_names.contains(task))
+                                       refresh(s);  // a task started after the listing
+                                   const auto it = task_names.find(task);
+                                   const std::string name = it != task_names.end() ? it->second : s.name;
+                                   std::FILE* f = stream == engine::LogStream::stderr_ ? stderr : stdout;
+                                   std::fprintf(f, "%s | %.*s\n", fmt::format("{:<{}}", name, width).c_str(),
+                                                static_cast<int>(line.size()), line.data());
+                                   std::fflush(f);
+                               });
         }));
     for (auto& s : streams) s.get();
     return 0;

@@ -1,10 +1,10 @@
 // mldeploy up [STACK_FILE]: build what changed, create the network, start the replicas and
 // the balancer, wait until healthy, print the endpoint.
 #include "cmd/commands.hpp"
+#include "cmd/swarm_target.hpp"
 #include "deploy/preflight.hpp"
 #include "deploy/remove.hpp"
 #include "deploy/session.hpp"
-#include "cmd/swarm_target.hpp"
 
 #include <fmt/format.h>
 

@@ -85,8 +85,8 @@ bool SwarmDeployPlan::empty() const {
     return services.empty();
 }
 
-SwarmSession::SwarmSession(engine::Engine& engine, engine::Swarm& swarm, const stack::Stack& stack,
-                           util::Output& out, SwarmOptions options, Collaborators with)
+SwarmSession::SwarmSession(engine::Engine& engine, engine::Swarm& swarm, const stack::Stack& stack, util::Output& out,
+                           SwarmOptions options, Collaborators with)
     : engine_(engine),
       swarm_(swarm),
       stack_(stack),
@@ -99,7 +99,8 @@ plan::swarm::Desired SwarmSession::desired(const ImageIds& ids, int nodes) const
     namespace sw = plan::swarm;
     sw::Desired d;
     for (const auto& s : stack_.services) {
-        const auto image = sw::task_image({s.image, ids.services.at(s.name) == kPendingImage ? "" : ids.services.at(s.name)}, nodes);
+        const auto image =
+            sw::task_image({s.image, ids.services.at(s.name) == kPendingImage ? "" : ids.services.at(s.name)}, nodes);
         d.models.push_back(sw::with_hash(sw::model_service(stack_, s, image, s.replicas)));
     }
     const auto config = sw::balancer_config(stack_);
@@ -108,7 +109,8 @@ plan::swarm::Desired SwarmSession::desired(const ImageIds& ids, int nodes) const
     // (the id is filled in when the service is sent).
     const auto balancer_image =
         sw::task_image({stack_.balancer.image, ids.balancer == kPendingImage ? "" : ids.balancer}, nodes);
-    d.balancer = sw::with_hash(sw::balancer_service(stack_, balancer_image, {"", d.config, render::kBalancerConfigPath}));
+    d.balancer =
+        sw::with_hash(sw::balancer_service(stack_, balancer_image, {"", d.config, render::kBalancerConfigPath}));
     return d;
 }
 
@@ -144,8 +146,7 @@ void SwarmSession::apply(const SwarmDeployPlan& p) {
     const auto d = desired(ids, p.observed.nodes);
     // With the ids known the plan can only have lost updates (a build that gave
     // the image the services already run).
-    const auto plan =
-        plan::swarm::make_plan(d, p.observed, stack_.network, {options_.counts_only, options_.replicas});
+    const auto plan = plan::swarm::make_plan(d, p.observed, stack_.network, {options_.counts_only, options_.replicas});
     if (plan.empty()) {
         out_.step("no changes: the stack is up to date");
         return;
@@ -223,8 +224,9 @@ void SwarmSession::apply(const SwarmDeployPlan& p) {
 void SwarmSession::wait_converged(const std::vector<ServiceAction>& actions, const plan::swarm::Desired& d) {
     std::vector<ServiceWait> waits;
     for (const auto& a : actions) {
-        const auto& spec = a.service.empty() ? d.balancer : *std::find_if(d.models.begin(), d.models.end(),
-                                                                           [&](const auto& m) { return m.name == a.name; });
+        const auto& spec = a.service.empty() ? d.balancer
+                                             : *std::find_if(d.models.begin(), d.models.end(),
+                                                             [&](const auto& m) { return m.name == a.name; });
         waits.push_back({a.id.empty() ? a.name : a.id, spec.labels.at(plan::label::config_hash),
                          a.service.empty() ? std::nullopt : std::optional<int>(a.to), budget_of(stack_, a),
                          a.kind == ServiceAction::Kind::update});
@@ -255,10 +257,10 @@ void wait_services(engine::Swarm& swarm, const std::vector<ServiceWait>& waits, 
             }
             if (state.update_state == "paused" || state.update_state == "rollback_paused") {
                 auto reason = last_task_error(tasks, "");
-                throw DeployError(fmt::format("service {}: Swarm {}: {}{}", state.name,
-                                              state.update_state == "paused" ? "paused the update"
-                                                                             : "paused the rollback of the update",
-                                              state.update_message, reason.empty() ? "" : "; " + reason));
+                throw DeployError(fmt::format(
+                    "service {}: Swarm {}: {}{}", state.name,
+                    state.update_state == "paused" ? "paused the update" : "paused the rollback of the update",
+                    state.update_message, reason.empty() ? "" : "; " + reason));
             }
             const auto p = progress_of(tasks, ours ? hash : label_of(state.labels, plan::label::config_hash));
             const int wanted = it->wait.replicas.value_or(std::max(1, p.running + p.pending));
@@ -288,11 +290,10 @@ void wait_services(engine::Swarm& swarm, const std::vector<ServiceWait>& waits, 
     }
 }
 
-void scale_swarm_service(engine::Swarm& swarm, const std::string& stack_name, const std::string& service,
-                         int replicas, util::Output& out, Clock* clock) {
+void scale_swarm_service(engine::Swarm& swarm, const std::string& stack_name, const std::string& service, int replicas,
+                         util::Output& out, Clock* clock) {
     Clock& c = clock != nullptr ? *clock : system_clock();
-    const auto services =
-        swarm.list_services({{plan::label::stack, stack_name}, {plan::label::service, service}});
+    const auto services = swarm.list_services({{plan::label::stack, stack_name}, {plan::label::service, service}});
     if (services.empty())
         throw DeployError(fmt::format("stack {} has no service {} on this swarm", stack_name, service));
     const auto& s = services.front();
@@ -322,8 +323,9 @@ std::size_t remove_swarm_stack(engine::Engine& engine, engine::Swarm& swarm, con
     std::size_t removed = 0;
     auto services = swarm.list_services(filter);
     // The balancer first: no request reaches a model task that is going.
-    std::stable_partition(services.begin(), services.end(),
-                          [](const auto& s) { return label_of(s.labels, plan::label::role) == plan::label::role_balancer; });
+    std::stable_partition(services.begin(), services.end(), [](const auto& s) {
+        return label_of(s.labels, plan::label::role) == plan::label::role_balancer;
+    });
     for (const auto& s : services) {
         swarm.remove_service(s.id);
         out.detail(fmt::format("removed service {}", s.name));
@@ -363,8 +365,7 @@ std::vector<SwarmTaskRow> swarm_tasks(engine::Swarm& swarm, const std::string& s
             rows.push_back({role, label_of(s.labels, plan::label::service),
                             t.slot > 0 ? fmt::format("{}.{}", s.name, t.slot)
                                        : fmt::format("{}.{}", s.name, t.node_id.substr(0, 12)),
-                            t.slot, t.state, t.desired_state, t.address, ports,
-                            t.error, t.image});
+                            t.slot, t.state, t.desired_state, t.address, ports, t.error, t.image});
         }
     }
     return rows;

@@ -81,8 +81,8 @@ void wait_services(engine::Swarm& swarm, const std::vector<ServiceWait>& waits, 
 
 // `scale` on a swarm: the model service's replica count, then the wait. Needs
 // no stack file.
-void scale_swarm_service(engine::Swarm& swarm, const std::string& stack_name, const std::string& service,
-                         int replicas, util::Output& out, Clock* clock = nullptr);
+void scale_swarm_service(engine::Swarm& swarm, const std::string& stack_name, const std::string& service, int replicas,
+                         util::Output& out, Clock* clock = nullptr);
 
 // The stack's services, configs and network on the swarm (labels only).
 bool swarm_stack_exists(engine::Swarm& swarm, engine::Engine& engine, const std::string& stack_name);

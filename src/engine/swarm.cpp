@@ -26,17 +26,13 @@ json update_config(const UpdatePolicy& p, const std::string& service, bool rollb
     if (p.order != "start-first" && p.order != "stop-first")
         throw std::invalid_argument(
             fmt::format("service {}: update order '{}' is not start-first or stop-first", service, p.order));
-    const bool known = p.failure_action == "pause" || p.failure_action == "continue" ||
-                       (!rollback && p.failure_action == "rollback");
+    const bool known =
+        p.failure_action == "pause" || p.failure_action == "continue" || (!rollback && p.failure_action == "rollback");
     if (!known)
-        throw std::invalid_argument(fmt::format("service {}: failure action '{}' is not one Swarm takes", service,
-                                                p.failure_action));
-    return json{{"Parallelism", p.parallelism},
-                {"Delay", nanos(p.delay)},
-                {"FailureAction", p.failure_action},
-                {"Monitor", nanos(p.monitor)},
-                {"MaxFailureRatio", 0},
-                {"Order", p.order}};
+        throw std::invalid_argument(
+            fmt::format("service {}: failure action '{}' is not one Swarm takes", service, p.failure_action));
+    return json{{"Parallelism", p.parallelism}, {"Delay", nanos(p.delay)}, {"FailureAction", p.failure_action},
+                {"Monitor", nanos(p.monitor)},  {"MaxFailureRatio", 0},    {"Order", p.order}};
 }
 
 // "10.0.1.5/24" -> "10.0.1.5"
@@ -50,7 +46,8 @@ nlohmann::json swarm_service_body(const ServiceSpec& spec) {
         throw std::invalid_argument(
             fmt::format("service {}: restart condition '{}' is not none, on-failure or any", spec.name, c));
     if (spec.job && !spec.replicas)
-        throw std::invalid_argument(fmt::format("service {}: a job runs a number of tasks, not one per node", spec.name));
+        throw std::invalid_argument(
+            fmt::format("service {}: a job runs a number of tasks, not one per node", spec.name));
 
     json container = json::object();
     container["Image"] = spec.image;
@@ -65,8 +62,8 @@ nlohmann::json swarm_service_body(const ServiceSpec& spec) {
         json mounts = json::array();
         for (const auto& m : spec.mounts) {
             const bool ro = std::find(m.options.begin(), m.options.end(), "ro") != m.options.end();
-            mounts.push_back(
-                json{{"Type", m.is_bind ? "bind" : "volume"}, {"Source", m.source}, {"Target", m.target}, {"ReadOnly", ro}});
+            mounts.push_back(json{
+                {"Type", m.is_bind ? "bind" : "volume"}, {"Source", m.source}, {"Target", m.target}, {"ReadOnly", ro}});
         }
         container["Mounts"] = mounts;
     }
@@ -109,7 +106,8 @@ nlohmann::json swarm_service_body(const ServiceSpec& spec) {
     body["Labels"] = spec.labels;
     body["TaskTemplate"] = task;
     if (spec.job)
-        body["Mode"] = json{{"ReplicatedJob", {{"MaxConcurrent", *spec.replicas}, {"TotalCompletions", *spec.replicas}}}};
+        body["Mode"] =
+            json{{"ReplicatedJob", {{"MaxConcurrent", *spec.replicas}, {"TotalCompletions", *spec.replicas}}}};
     else if (spec.replicas)
         body["Mode"] = json{{"Replicated", {{"Replicas", *spec.replicas}}}};
     else
@@ -201,8 +199,8 @@ SwarmStatus SwarmEngine::swarm_status() {
 void SwarmEngine::create_overlay_network(const std::string& name, const Labels& labels) {
     const std::string step = "create overlay network " + name;
     // Attachable: a job's task (and `docker run --network`) can join it too.
-    const json body = {{"Name", name},     {"Driver", "overlay"}, {"Attachable", true},
-                       {"CheckDuplicate", true}, {"Labels", labels}};
+    const json body = {
+        {"Name", name}, {"Driver", "overlay"}, {"Attachable", true}, {"CheckDuplicate", true}, {"Labels", labels}};
     call(step, "POST", api_path("/networks/create"), body.dump(), "application/json");
 }
 
@@ -300,9 +298,8 @@ void SwarmEngine::service_logs(const std::string& service_id, const Engine::LogO
     });
     Query query = logs_query(options);
     query.add("details", "1");
-    const HttpResponse response =
-        http().stream("GET", path_of("services", service_id, "/logs") + query.str(), {}, {},
-                      [&decoder](std::string_view chunk) { decoder.feed(chunk); });
+    const HttpResponse response = http().stream("GET", path_of("services", service_id, "/logs") + query.str(), {}, {},
+                                                [&decoder](std::string_view chunk) { decoder.feed(chunk); });
     decoder.finish();
     if (!response.ok()) fail(step, response);
 }

@@ -48,7 +48,7 @@ struct ServiceHealthCheck {
 // UpdateConfig and RollbackConfig.
 struct UpdatePolicy {
     int parallelism = 1;
-    std::string order = "start-first";       // start-first | stop-first
+    std::string order = "start-first";        // start-first | stop-first
     std::string failure_action = "rollback";  // rollback | pause | continue (rollback: pause | continue)
     std::chrono::milliseconds monitor{5000};
     std::chrono::milliseconds delay{0};
@@ -72,9 +72,9 @@ struct ServiceSpec {
     std::vector<std::string> networks;  // names or ids
     // Replicated with this many tasks; nullopt = global (one task per node).
     std::optional<int> replicas;
-    bool job = false;                // a replicated job: runs `replicas` tasks to completion once
-    std::vector<PortBinding> ports;  // published in host mode
-    bool dnsrr = true;               // EndpointSpec.Mode dnsrr (no VIP: see above)
+    bool job = false;                       // a replicated job: runs `replicas` tasks to completion once
+    std::vector<PortBinding> ports;         // published in host mode
+    bool dnsrr = true;                      // EndpointSpec.Mode dnsrr (no VIP: see above)
     std::string restart_condition = "any";  // none | on-failure | any
     std::optional<int> restart_max_attempts;
     std::chrono::milliseconds restart_delay{1000};

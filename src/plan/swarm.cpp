@@ -34,9 +34,7 @@ std::string restart_condition(const std::string& restart) {
 
 }  // namespace
 
-std::string service_name(const stack::Stack& stack, const std::string& service) {
-    return stack.name + "-" + service;
-}
+std::string service_name(const stack::Stack& stack, const std::string& service) { return stack.name + "-" + service; }
 
 std::string balancer_service_name(const stack::Stack& stack) { return stack.name + "-balancer"; }
 
@@ -103,7 +101,8 @@ engine::ServiceSpec model_service(const stack::Stack& stack, const stack::Servic
     // A leaving task's requests in flight: its `drain`, else 10 s (the balancer's
     // timeout, 300 s by default, would hold every rolled task that long).
     spec.stop_grace_s = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::seconds>(service.drain.value_or(std::chrono::milliseconds(10s))).count());
+        std::chrono::duration_cast<std::chrono::seconds>(service.drain.value_or(std::chrono::milliseconds(10s)))
+            .count());
     return spec;
 }
 
@@ -220,8 +219,8 @@ Plan make_plan(const Desired& desired, const Observed& observed, const std::stri
     p.services.push_back(action_for(desired.balancer, "", observed, options.counts_only));
     if (!options.counts_only) {
         for (const auto& s : observed.services) {
-            const bool wanted = std::any_of(p.services.begin(), p.services.end(),
-                                            [&](const auto& a) { return a.name == s.name; });
+            const bool wanted =
+                std::any_of(p.services.begin(), p.services.end(), [&](const auto& a) { return a.name == s.name; });
             if (!wanted && (s.role == label::role_model || s.role == label::role_balancer))
                 p.services.push_back({ServiceAction::Kind::remove, s.name, s.service, s.id, 0, 0, {}});
         }
@@ -234,24 +233,27 @@ Plan make_plan(const Desired& desired, const Observed& observed, const std::stri
 std::vector<std::string> describe(const Plan& plan) {
     std::vector<std::string> lines;
     if (plan.create_network) lines.push_back(fmt::format("create overlay network {}", plan.network));
-    if (plan.create_config) lines.push_back(fmt::format("create config {} (the balancer's nginx.conf)", *plan.create_config));
+    if (plan.create_config)
+        lines.push_back(fmt::format("create config {} (the balancer's nginx.conf)", *plan.create_config));
     for (const auto& a : plan.services) {
         switch (a.kind) {
             case ServiceAction::Kind::create:
-                lines.push_back(a.service.empty()
-                                    ? fmt::format("create service {} (global: one task per node)", a.name)
-                                    : fmt::format("create service {} ({} replica(s))", a.name, a.to));
+                lines.push_back(a.service.empty() ? fmt::format("create service {} (global: one task per node)", a.name)
+                                                  : fmt::format("create service {} ({} replica(s))", a.name, a.to));
                 break;
             case ServiceAction::Kind::update:
-                lines.push_back(fmt::format("update service {} ({}; Swarm rolls its tasks {} and rolls back on failure)",
-                                            a.name, a.reason,
-                                            a.service.empty() ? "stop-first" : "start-first, one at a time"));
+                lines.push_back(
+                    fmt::format("update service {} ({}; Swarm rolls its tasks {} and rolls back on failure)", a.name,
+                                a.reason, a.service.empty() ? "stop-first" : "start-first, one at a time"));
                 break;
             case ServiceAction::Kind::scale:
                 lines.push_back(fmt::format("scale service {} from {} to {} replica(s)", a.name, a.from, a.to));
                 break;
-            case ServiceAction::Kind::remove: lines.push_back(fmt::format("remove service {}", a.name)); break;
-            case ServiceAction::Kind::keep: break;
+            case ServiceAction::Kind::remove:
+                lines.push_back(fmt::format("remove service {}", a.name));
+                break;
+            case ServiceAction::Kind::keep:
+                break;
         }
     }
     if (!plan.remove_configs.empty())

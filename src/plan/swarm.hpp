@@ -71,8 +71,8 @@ struct Observed {
     std::vector<ObservedService> services;
     std::vector<engine::ConfigSummary> configs;
 };
-Observed observe(const std::vector<engine::ServiceState>& services,
-                 const std::vector<engine::ConfigSummary>& configs, bool network_exists, int nodes);
+Observed observe(const std::vector<engine::ServiceState>& services, const std::vector<engine::ConfigSummary>& configs,
+                 bool network_exists, int nodes);
 
 struct ServiceAction {
     enum class Kind { create, update, scale, remove, keep };
@@ -101,8 +101,8 @@ struct Desired {
 };
 
 struct Options {
-    bool counts_only = false;               // scale: counts change, nothing is updated
-    std::map<std::string, int> replicas;    // per model service: overrides the stack's count
+    bool counts_only = false;             // scale: counts change, nothing is updated
+    std::map<std::string, int> replicas;  // per model service: overrides the stack's count
 };
 
 Plan make_plan(const Desired& desired, const Observed& observed, const std::string& network, const Options& options);

@@ -2,10 +2,10 @@
 // (desired services against what Swarm holds), the refusal of local-only images
 // on a multi-node swarm, and SwarmSession on a fake Swarm (create, update,
 // scale, a rolled-back update, removal).
+#include "engine/swarm.hpp"
 #include "deploy/errors.hpp"
 #include "deploy/swarm_session.hpp"
 #include "deploy_world.hpp"
-#include "engine/swarm.hpp"
 #include "plan/swarm.hpp"
 #include "stack/load.hpp"
 
@@ -117,9 +117,7 @@ public:
         engine_.create_network(name, labels);
     }
 
-    const engine::ServiceSpec& spec_of(const std::string& name) {
-        return services_.at("svc-" + name).spec;
-    }
+    const engine::ServiceSpec& spec_of(const std::string& name) { return services_.at("svc-" + name).spec; }
     std::size_t service_count() const { return services_.size(); }
     std::map<std::string, std::string> config_data;
 
@@ -205,7 +203,8 @@ TEST_SUITE("swarm") {
 
     TEST_CASE("swarm: the balancer is global, published in host mode, its nginx.conf a config object") {
         const auto stack = demo_stack(2);
-        const auto spec = sw::balancer_service(stack, "sha256:nginx", {"cfg1", "demo-nginx-abc", "/etc/mldeploy/nginx.conf"});
+        const auto spec =
+            sw::balancer_service(stack, "sha256:nginx", {"cfg1", "demo-nginx-abc", "/etc/mldeploy/nginx.conf"});
         const auto body = engine::swarm_service_body(spec);
         CHECK(body["Mode"].contains("Global"));
         CHECK(body["EndpointSpec"]["Ports"][0]["PublishMode"] == "host");
@@ -246,12 +245,14 @@ TEST_SUITE("swarm") {
     TEST_CASE("swarm: the hash ignores the replica count and follows everything else") {
         const auto stack = demo_stack(2);
         const auto& svc = stack.services.front();
-        CHECK(sw::spec_hash(sw::model_service(stack, svc, "i", 2)) == sw::spec_hash(sw::model_service(stack, svc, "i", 5)));
+        CHECK(sw::spec_hash(sw::model_service(stack, svc, "i", 2)) ==
+              sw::spec_hash(sw::model_service(stack, svc, "i", 5)));
         auto changed = stack;
         changed.services.front().env["MODEL"] = "v2";
         CHECK(sw::spec_hash(sw::model_service(stack, svc, "i", 2)) !=
               sw::spec_hash(sw::model_service(changed, changed.services.front(), "i", 2)));
-        CHECK(sw::spec_hash(sw::model_service(stack, svc, "i", 2)) != sw::spec_hash(sw::model_service(stack, svc, "j", 2)));
+        CHECK(sw::spec_hash(sw::model_service(stack, svc, "i", 2)) !=
+              sw::spec_hash(sw::model_service(stack, svc, "j", 2)));
     }
 
     TEST_CASE("swarm: the plan from nothing, then no change, an update, a scale, a removal") {
@@ -259,7 +260,8 @@ TEST_SUITE("swarm") {
         sw::Desired d;
         d.models = {sw::with_hash(sw::model_service(stack, stack.services.front(), "sha256:llm1", 2))};
         d.config = sw::config_name(stack, sw::balancer_config(stack));
-        d.balancer = sw::with_hash(sw::balancer_service(stack, "sha256:nginx", {"", d.config, "/etc/mldeploy/nginx.conf"}));
+        d.balancer =
+            sw::with_hash(sw::balancer_service(stack, "sha256:nginx", {"", d.config, "/etc/mldeploy/nginx.conf"}));
 
         auto fresh = sw::make_plan(d, sw::Observed{}, "demo_net", {});
         CHECK(fresh.create_network);
@@ -269,9 +271,11 @@ TEST_SUITE("swarm") {
         CHECK(fresh.services[1].kind == Kind::create);
         CHECK(joined(sw::describe(fresh)) ==
               "create overlay network demo_net\n"
-              "create config " + d.config + " (the balancer's nginx.conf)\n"
-              "create service demo-llm (2 replica(s))\n"
-              "create service demo-balancer (global: one task per node)\n");
+              "create config " +
+                  d.config +
+                  " (the balancer's nginx.conf)\n"
+                  "create service demo-llm (2 replica(s))\n"
+                  "create service demo-balancer (global: one task per node)\n");
 
         const auto state = [](const engine::ServiceSpec& spec, int version = 1) {
             engine::ServiceState s;
@@ -341,9 +345,10 @@ TEST_SUITE("swarm") {
         SwarmWorld w;
         auto stack = demo_stack(2);
         w.up(stack);
-        CHECK(w.swarm.calls == std::vector<std::string>{"create_overlay_network demo_net",
-                                                        "create_config " + sw::config_name(stack, sw::balancer_config(stack)),
-                                                        "create_service demo-llm", "create_service demo-balancer"});
+        CHECK(w.swarm.calls ==
+              std::vector<std::string>{"create_overlay_network demo_net",
+                                       "create_config " + sw::config_name(stack, sw::balancer_config(stack)),
+                                       "create_service demo-llm", "create_service demo-balancer"});
         CHECK(w.swarm.spec_of("demo-llm").image == "sha256:llm1");  // by id: no registry asked
         CHECK(w.swarm.spec_of("demo-balancer").configs.front().config_id.starts_with("cfg-"));
 
@@ -407,9 +412,10 @@ TEST_SUITE("swarm") {
     }
 
     TEST_CASE("swarm: target is a top-level key, engine or swarm") {
-        const auto stack = stack::load_stack_text("name = \"s\"\ntarget = \"swarm\"\n[services.m]\nimage = \"x\"\nport = 80\n"
-                                                  "[balancer]\nport = 8080\n",
-                                                  "s.toml");
+        const auto stack = stack::load_stack_text(
+            "name = \"s\"\ntarget = \"swarm\"\n[services.m]\nimage = \"x\"\nport = 80\n"
+            "[balancer]\nport = 8080\n",
+            "s.toml");
         CHECK(stack.target == "swarm");
         CHECK_THROWS_WITH(stack::load_stack_text("name = \"s\"\ntarget = \"swarn\"\n[services.m]\nimage = \"x\"\n"
                                                  "port = 80\n[balancer]\nport = 8080\n",
