@@ -24,8 +24,15 @@ int run_down(const GlobalOptions& g, int drain_s) {
     }
     out.step(fmt::format("removing stack {}", name));
     std::size_t removed = 0;
-    if (auto swarm = stack_swarm(g, *engine, name)) removed += deploy::remove_swarm_stack(*swarm, *swarm, name, out);
-    removed += deploy::remove_stack(*engine, name, out, drain);
+    if (auto swarm = stack_swarm(g, *engine, name)) {
+        removed += deploy::remove_swarm_stack(*swarm, *swarm, name, out);
+    }
+    try {
+        removed += deploy::remove_stack(*engine, name, out, drain);
+    } catch (const engine::EngineError& e) {
+        // The swarm's overlay network may still be listed while Swarm removes it.
+        if (removed == 0 || e.engine_message().find("not found") == std::string::npos) throw;
+    }
     out.result(removed == 0 ? fmt::format("stack {}: nothing to remove", name) : fmt::format("stack {} removed", name));
     return 0;
 }

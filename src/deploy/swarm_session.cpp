@@ -343,6 +343,8 @@ std::size_t remove_swarm_stack(engine::Engine& engine, engine::Swarm& swarm, con
                 engine.remove_network(n.name);
                 break;
             } catch (const engine::EngineError& e) {
+                // Swarm removes an overlay network asynchronously: "not found" is done.
+                if (e.not_found() || e.engine_message().find("not found") != std::string::npos) break;
                 if (c.now() > deadline) throw;
                 c.sleep_for(500ms);
             }

@@ -88,8 +88,12 @@ engine::ServiceSpec model_service(const stack::Stack& stack, const stack::Servic
     spec.memory_bytes = service.resources.memory_bytes;
     if (service.health) {
         const auto& h = *service.health;
-        spec.health = engine::ServiceHealthCheck{health_test(service.port, h.path, h.timeout), h.interval, h.timeout,
-                                                 h.start_period, h.retries};
+        // The GET itself keeps the stack's timeout; the check gets 5 s more, since
+        // Docker runs it as an exec in the container (runc), which took over 1 s on
+        // 2 busy cores: Swarm then killed healthy tasks, and with every task
+        // "unhealthy" at once tasks.<service> answered nothing (502s).
+        spec.health = engine::ServiceHealthCheck{health_test(service.port, h.path, h.timeout), h.interval,
+                                                 h.timeout + std::chrono::milliseconds(5s), h.start_period, h.retries};
     }
     // Swarm rolls an update: a new task first, healthy, then the old one goes;
     // one at a time; a task that fails within the monitor window rolls the

@@ -195,6 +195,7 @@ TEST_SUITE("swarm") {
         CHECK(contains(test, "/dev/tcp/127.0.0.1/8000"));
         CHECK_FALSE(contains(test, "python"));
         CHECK(health["Interval"] == 1000000000LL);
+        CHECK(health["Timeout"] == 6000000000LL);  // the stack's 1 s, plus 5 s for Docker's exec
         CHECK(health["Retries"] == 2);
         // The task's container shows which spec it was made from.
         CHECK(body["TaskTemplate"]["ContainerSpec"]["Labels"]["io.mldeploy.config-hash"] ==
