@@ -340,7 +340,9 @@ std::size_t remove_swarm_stack(engine::Engine& engine, engine::Swarm& swarm, con
         const auto deadline = c.now() + 60s;
         for (;;) {
             try {
-                engine.remove_network(n.name);
+                // By id: while Swarm detaches its tasks the node may list a
+                // local copy of the overlay network under the same name.
+                engine.remove_network(n.id);
                 break;
             } catch (const engine::EngineError& e) {
                 // Swarm removes an overlay network asynchronously: "not found" is done.
@@ -352,6 +354,9 @@ std::size_t remove_swarm_stack(engine::Engine& engine, engine::Swarm& swarm, con
         out.detail(fmt::format("removed network {}", n.name));
         ++removed;
     }
+    // Swarm removes the network in the background: a second `down` finds nothing.
+    for (const auto deadline = c.now() + 30s; !engine.list_networks(filter).empty() && c.now() < deadline;)
+        c.sleep_for(500ms);
     return removed;
 }
 
