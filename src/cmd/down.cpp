@@ -1,6 +1,8 @@
 // mldeploy down: remove everything the stack made; a second down is a no-op.
 #include "cmd/commands.hpp"
+#include "cmd/swarm_target.hpp"
 #include "deploy/remove.hpp"
+#include "deploy/swarm_session.hpp"
 
 #include <fmt/format.h>
 
@@ -21,7 +23,16 @@ int run_down(const GlobalOptions& g, int drain_s) {
         if (stack_file_path(g)) drain = load_stack(g).balancer.timeout;
     }
     out.step(fmt::format("removing stack {}", name));
-    const auto removed = deploy::remove_stack(*engine, name, out, drain);
+    std::size_t removed = 0;
+    if (auto swarm = stack_swarm(g, *engine, name)) {
+        removed += deploy::remove_swarm_stack(*swarm, *swarm, name, out);
+    }
+    try {
+        removed += deploy::remove_stack(*engine, name, out, drain);
+    } catch (const engine::EngineError& e) {
+        // The swarm's overlay network may still be listed while Swarm removes it.
+        if (removed == 0 || e.engine_message().find("not found") == std::string::npos) throw;
+    }
     out.result(removed == 0 ? fmt::format("stack {}: nothing to remove", name) : fmt::format("stack {} removed", name));
     return 0;
 }

@@ -2,6 +2,7 @@
 // with its container. With -f the stack's containers are listed again every second, so that replicas
 // started after `logs` (scale, a rolling update) are followed too.
 #include "cmd/commands.hpp"
+#include "cmd/swarm_target.hpp"
 #include "plan/labels.hpp"
 #include "util/since.hpp"
 
@@ -170,6 +171,9 @@ int run_logs(const GlobalOptions& g, const LogsOptions& o) {
     auto engine = connect_engine(g);
     const auto name = resolve_stack_name(g, *engine);
     auto containers = list_targets(*engine, name, o);
+    if (containers.empty())
+        if (auto swarm = stack_swarm(g, *engine, name))
+            return swarm_logs(*swarm, name, {o.service, o.balancer, options});
     if (containers.empty()) {
         throw UsageError(o.service.empty() ? fmt::format("stack {} has no containers", name)
                                            : fmt::format("stack {} has no replicas of service '{}'", name, o.service));

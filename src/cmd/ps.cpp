@@ -1,5 +1,6 @@
 // mldeploy ps: the stack's containers with role, service, replica, state, health, ports.
 #include "cmd/commands.hpp"
+#include "cmd/swarm_target.hpp"
 #include "deploy/errors.hpp"
 #include "deploy/health_probe.hpp"
 #include "engine/listing.hpp"
@@ -159,6 +160,9 @@ int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
     // Checked only when the list is empty: a request more would cost every `ps`.
     const auto name = resolve_stack_name(g, *engine, IfNotDeployed::allow);
     const auto listing = list_stack(*engine, name, probe);
+    // No container of the stack: it may run on the swarm this engine manages.
+    if (listing.containers.empty())
+        if (auto swarm = stack_swarm(g, *engine, name)) return swarm_ps(g, *swarm, name, format);
     if (listing.containers.empty() && !g.stack_name.empty()) require_deployed(*engine, name);
     const auto& containers = listing.containers;
     StackNetwork network(*engine, name);

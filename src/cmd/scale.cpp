@@ -1,5 +1,6 @@
 // mldeploy scale [SERVICE] --replicas N: grow or shrink without dropping a request.
 #include "cmd/commands.hpp"
+#include "cmd/swarm_target.hpp"
 #include "deploy/session.hpp"
 #include "deploy/stack_state.hpp"
 
@@ -30,6 +31,13 @@ stack::Stack stack_to_scale(const GlobalOptions& g, engine::Engine& engine) {
 
 int run_scale(const GlobalOptions& g, const ScaleOptions& o) {
     auto engine = connect_engine(g);
+    {
+        const auto name = resolve_stack_name(g, *engine, IfNotDeployed::allow);
+        if (auto swarm = stack_swarm(g, *engine, name)) {
+            const auto service = stack_file_path(g) ? resolve_service(load_stack(g), o.service) : o.service;
+            return swarm_scale(g, *swarm, name, service, o.replicas);
+        }
+    }
     const auto stack = stack_to_scale(g, *engine);
     const auto service_name = resolve_service(stack, o.service);
     auto& out = output();

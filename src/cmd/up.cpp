@@ -1,6 +1,7 @@
 // mldeploy up [STACK_FILE]: build what changed, create the network, start the replicas and
 // the balancer, wait until healthy, print the endpoint.
 #include "cmd/commands.hpp"
+#include "cmd/swarm_target.hpp"
 #include "deploy/controller.hpp"
 #include "deploy/preflight.hpp"
 #include "deploy/remove.hpp"
@@ -16,10 +17,15 @@ struct UpOptions {
     bool dry_run = false;
     bool build = false;  // build every service that has a build, even when its image is up to date
     int drain_s = -1;    // -1: each service's drain budget (its `drain`, else the balancer's timeout)
+    std::string target;  // --target: overrides the stack file's `target`
 };
 
 int run_up(const GlobalOptions& g, const UpOptions& o) {
-    const auto stack = load_stack(g, o.file);
+    auto stack = load_stack(g, o.file);
+    if (!o.target.empty()) stack.target = o.target;
+    if (stack.target == "swarm")
+        return swarm_up(g, stack,
+                        {o.dry_run, o.build ? deploy::BuildPolicy::always : deploy::BuildPolicy::when_changed});
     auto engine = connect_engine(g);
     auto& out = output();
 
@@ -84,6 +90,10 @@ Command up_command() {
                                "Seconds a replaced replica gets to finish its requests in flight (default: the "
                                "service's `drain`, else the balancer's `timeout`)")
                     ->check(CLI::Range(0, 86400));
+                app.add_option("--target", o->target,
+                               "Where the stack runs: engine (containers on one engine) or swarm (services on a "
+                               "Docker Swarm whose manager the socket is); default: the stack file's `target`")
+                    ->check(CLI::IsMember({"engine", "swarm"}));
                 return [o](const GlobalOptions& g) { return run_up(g, *o); };
             },
             "mldeploy up stacks/movies.toml", uses::file | uses::host};

@@ -49,17 +49,14 @@ plan::Plan Session::plan_containers(const ImageIds& ids, const plan::Observed& o
         plan::PlanOptions{options_.replica_counts, options_.counts_only, options_.drain, options_.restart});
 }
 
-DeployPlan Session::plan() {
-    // Before anything else: too few GPUs is a fault of the stack file (or of
-    // scale's count), found before any build, and nothing is changed.
-    if (plan::asks_for_gpus(stack_)) plan::check_gpus(stack_, engine_.gpus(), options_.replica_counts);
-    DeployPlan p;
+ImagePlan plan_images(engine::Engine& engine, const stack::Stack& stack, BuildPolicy build, bool counts_only) {
+    ImagePlan p;
     std::map<std::string, std::string> built_by;  // build_key -> the first service with that build
-    for (const auto& service : stack_.services) {
+    for (const auto& service : stack.services) {
         ImageStep step{service.name, service.image, ImageStep::Action::use, {}, {}};
-        const auto image = engine_.inspect_image(service.image);
-        if (service.build && !options_.counts_only) {
-            if (options_.build == BuildPolicy::always) {
+        const auto image = engine.inspect_image(service.image);
+        if (service.build && !counts_only) {
+            if (build == BuildPolicy::always) {
                 step.action = ImageStep::Action::build;
                 step.reason = "--build";
             } else if (!image) {
@@ -88,25 +85,22 @@ DeployPlan Session::plan() {
                 step.same_as = first->second;
             }
         }
-        p.image_ids.services[service.name] =
-            step.action == ImageStep::Action::use ? image->id : std::string(kPendingImage);
-        p.images.push_back(std::move(step));
+        p.ids.services[service.name] = step.action == ImageStep::Action::use ? image->id : std::string(kPendingImage);
+        p.steps.push_back(std::move(step));
     }
-    const auto balancer = engine_.image_id(stack_.balancer.image);
-    p.images.push_back({"",
-                        stack_.balancer.image,
-                        balancer ? ImageStep::Action::use : ImageStep::Action::pull,
-                        balancer ? "" : "the engine has no such image",
-                        {}});
-    p.image_ids.balancer = balancer.value_or(kPendingImage);
-    p.observed = observe_stack(engine_, stack_);
-    p.containers = plan_containers(p.image_ids, p.observed);
+    const auto balancer = engine.image_id(stack.balancer.image);
+    p.steps.push_back({"",
+                       stack.balancer.image,
+                       balancer ? ImageStep::Action::use : ImageStep::Action::pull,
+                       balancer ? "" : "the engine has no such image",
+                       {}});
+    p.ids.balancer = balancer.value_or(kPendingImage);
     return p;
 }
 
-std::vector<std::string> Session::describe(const DeployPlan& p) const {
+std::vector<std::string> describe_images(const std::vector<ImageStep>& steps) {
     std::vector<std::string> lines;
-    for (const auto& step : p.images) {
+    for (const auto& step : steps) {
         if (step.action == ImageStep::Action::build)
             lines.push_back(fmt::format("build image {} ({})", step.reference, step.reason));
         else if (step.action == ImageStep::Action::pull)
@@ -115,6 +109,45 @@ std::vector<std::string> Session::describe(const DeployPlan& p) const {
             lines.push_back(
                 fmt::format("use the image of service {} for {} (the same build)", step.same_as, step.reference));
     }
+    return lines;
+}
+
+ImageIds run_image_steps(engine::Engine& engine, const stack::Stack& stack, const ImagePlan& plan, util::Output& out) {
+    ImageIds ids = plan.ids;
+    for (const auto& step : plan.steps) {
+        auto& id = step.service.empty() ? ids.balancer : ids.services[step.service];
+        if (step.action == ImageStep::Action::build) {
+            id = build_service_image(engine, *stack.find_service(step.service), out);
+        } else if (step.action == ImageStep::Action::pull) {
+            id = ensure_image(engine, step.reference, out);
+        } else if (step.action == ImageStep::Action::reuse) {
+            // Built once, for the first service: the same image under this one's name too.
+            id = ids.services.at(step.same_as);
+            if (step.reference != stack.find_service(step.same_as)->image) engine.tag_image(id, step.reference);
+            out.step(
+                fmt::format("using the image of service {} for {} (the same build)", step.same_as, step.reference));
+        } else if (!step.service.empty() && stack.find_service(step.service)->build) {
+            out.step(fmt::format("image {} is up to date (context unchanged)", step.reference));
+        }
+    }
+    return ids;
+}
+
+DeployPlan Session::plan() {
+    // Before anything else: too few GPUs is a fault of the stack file (or of
+    // scale's count), found before any build, and nothing is changed.
+    if (plan::asks_for_gpus(stack_)) plan::check_gpus(stack_, engine_.gpus(), options_.replica_counts);
+    DeployPlan p;
+    auto images = plan_images(engine_, stack_, options_.build, options_.counts_only);
+    p.images = std::move(images.steps);
+    p.image_ids = std::move(images.ids);
+    p.observed = observe_stack(engine_, stack_);
+    p.containers = plan_containers(p.image_ids, p.observed);
+    return p;
+}
+
+std::vector<std::string> Session::describe(const DeployPlan& p) const {
+    auto lines = describe_images(p.images);
     auto containers = plan::describe(stack_, p.containers);
     if (!lines.empty() && p.containers.empty()) return lines;
     lines.insert(lines.end(), containers.begin(), containers.end());
@@ -122,23 +155,7 @@ std::vector<std::string> Session::describe(const DeployPlan& p) const {
 }
 
 void Session::apply(const DeployPlan& p) {
-    ImageIds ids = p.image_ids;
-    for (const auto& step : p.images) {
-        auto& id = step.service.empty() ? ids.balancer : ids.services[step.service];
-        if (step.action == ImageStep::Action::build) {
-            id = build_service_image(engine_, *stack_.find_service(step.service), out_);
-        } else if (step.action == ImageStep::Action::pull) {
-            id = ensure_image(engine_, step.reference, out_);
-        } else if (step.action == ImageStep::Action::reuse) {
-            // Built once, for the first service: the same image under this one's name too.
-            id = ids.services.at(step.same_as);
-            if (step.reference != stack_.find_service(step.same_as)->image) engine_.tag_image(id, step.reference);
-            out_.step(
-                fmt::format("using the image of service {} for {} (the same build)", step.same_as, step.reference));
-        } else if (!step.service.empty() && stack_.find_service(step.service)->build) {
-            out_.step(fmt::format("image {} is up to date (context unchanged)", step.reference));
-        }
-    }
+    const ImageIds ids = run_image_steps(engine_, stack_, ImagePlan{p.images, p.image_ids}, out_);
     // With the ids known the plan can only have lost replacements (a build
     // that gave the image the service already runs), never gained any.
     const auto containers = plan_containers(ids, p.observed);

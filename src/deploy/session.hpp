@@ -49,6 +49,19 @@ struct DeployPlan {
     bool empty() const;
 };
 
+// The image steps of a stack, and the ids as known before they run (a service
+// whose image is built or pulled first has kPendingImage). Shared by both
+// targets: the engine's Session and the swarm's SwarmSession.
+struct ImagePlan {
+    std::vector<ImageStep> steps;
+    ImageIds ids;
+};
+ImagePlan plan_images(engine::Engine& engine, const stack::Stack& stack, BuildPolicy build, bool counts_only);
+// The steps' lines, as `up --dry-run` prints them ("build image ...").
+std::vector<std::string> describe_images(const std::vector<ImageStep>& steps);
+// Runs the steps (build, pull, tag a shared build); returns the ids the images now have.
+ImageIds run_image_steps(engine::Engine& engine, const stack::Stack& stack, const ImagePlan& plan, util::Output& out);
+
 class Session {
 public:
     Session(engine::Engine& engine, const stack::Stack& stack, util::Output& out, SessionOptions options,

@@ -4,6 +4,7 @@
 #include "engine/http.hpp"
 #include "engine/podman.hpp"
 #include "engine/private_service.hpp"
+#include "engine/swarm.hpp"
 
 #include <fmt/format.h>
 
@@ -140,6 +141,20 @@ std::unique_ptr<Engine> connect(const std::string& host_flag, const std::optiona
                       (forced_flavour ? fmt::format("no {} engine answered. Tried:", flavour_name(*forced_flavour))
                                       : std::string("no engine answered. Tried:")) +
                           tried + how + "\nor name a socket with -H unix:///path/to/socket");
+}
+
+std::unique_ptr<SwarmEngine> connect_swarm(const std::string& host_flag) {
+    const auto docker = connect(host_flag, std::string("docker"));
+    const auto socket = docker->info().socket;
+    auto swarm = std::make_unique<SwarmEngine>(socket);
+    const auto status = swarm->swarm_status();
+    if (!status.manager)
+        throw EngineError("connect to a swarm manager", ErrorKind::engine, 0,
+                          fmt::format("the Docker engine on unix://{} is not a swarm manager (its swarm state: {}); "
+                                      "make it one with `docker swarm init --advertise-addr 127.0.0.1`, or give a "
+                                      "manager's socket with -H",
+                                      socket, status.local_state.empty() ? "unknown" : status.local_state));
+    return swarm;
 }
 
 }  // namespace mldeploy::engine

@@ -48,6 +48,13 @@ std::unique_ptr<Engine> connect(const std::string& host_flag);
 // for a flavour that is neither.
 std::unique_ptr<Engine> connect(const std::string& host_flag, const std::optional<std::string>& forced_flavour);
 
+class SwarmEngine;
+
+// The swarm target's engine: the Docker engine connect() finds (Podman has no
+// swarm), as a SwarmEngine. Throws EngineError when it is not a swarm manager,
+// saying how to make it one.
+std::unique_ptr<SwarmEngine> connect_swarm(const std::string& host_flag);
+
 // How long the private `podman system service` (started when nothing answers
 // and Podman is installed) waits idle before it exits by itself.
 inline constexpr int kPrivateServiceIdleSeconds = 60;

@@ -268,7 +268,7 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
                                              : "\n    # Replicas are found by their service's name when a request "
                                                "comes\n    # (every address the resolver answers takes traffic), "
                                                "not once at start.\n    resolver " +
-                                                   resolved->resolver + " valid=5s ipv6=off;");
+                                                   resolved->resolver + " valid=" + resolved->valid + " ipv6=off;");
 
     mustache tpl{std::string(template_text("nginx.conf.mustache"))};
     if (!tpl.is_valid()) throw std::logic_error("nginx template: " + tpl.error_message());

@@ -27,6 +27,9 @@ std::string render_nginx_config(const stack::Stack& stack, const ReplicaAddresse
 struct ResolvedNames {
     std::string resolver;
     std::map<std::string, std::string> targets;
+    // How long nginx keeps an answer: a short one follows replicas that come and
+    // go sooner (the swarm target: 1s), at a DNS query per second per name.
+    std::string valid = "5s";
 };
 std::string render_nginx_config_resolved(const stack::Stack& stack, const ResolvedNames& names);
 

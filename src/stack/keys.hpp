@@ -9,7 +9,7 @@
 
 namespace mldeploy::stack::keys {
 
-inline const std::vector<std::string> top_level{"name", "network", "services", "balancer", "jobs", "metrics"};
+inline const std::vector<std::string> top_level{"name", "target", "network", "services", "balancer", "jobs", "metrics"};
 inline const std::vector<std::string> network{"name"};
 inline const std::vector<std::string> service{"build",   "image",   "port",   "replicas",  "command", "env",
                                               "volumes", "restart", "health", "resources", "drain",   "max_inflight"};
@@ -23,6 +23,7 @@ inline const std::vector<std::string> route{"path", "service", "strip_prefix", "
 inline const std::vector<std::string> backend{"service", "weight"};
 inline const std::vector<std::string> metrics{"port", "host_ip"};
 
+inline const std::vector<std::string> targets{"engine", "swarm"};
 inline const std::vector<std::string> restart_policies{"no", "on-failure", "always", "unless-stopped"};
 inline const std::vector<std::string> algorithms{"round_robin", "least_conn", "ip_hash", "random"};
 inline const std::vector<std::string> volume_options{"ro", "rw", "z", "Z"};

@@ -1,5 +1,6 @@
 #include "stack/load.hpp"
 
+#include "stack/checks.hpp"
 #include "stack/dotenv.hpp"
 #include "stack/keys.hpp"
 #include "stack/reader.hpp"
@@ -117,6 +118,8 @@ Stack read_stack(Context& ctx, const toml::table& root) {
     top.allow_only(keys::top_level);
     Stack stack;
     stack.name = read_stack_name(top);
+    if (auto target = top.string("target"); target && check_one_of(ctx, "target", *target, keys::targets))
+        stack.target = target->value;
     stack.network = read_network(top, stack.name);
     stack.services = read_services(top, stack.name);
     const toml::table* balancer = top.subtable("balancer");

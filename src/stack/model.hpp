@@ -144,6 +144,8 @@ struct Metrics {
 
 struct Stack {
     std::string name;
+    // "engine": containers on one engine; "swarm": services on a Docker Swarm.
+    std::string target = "engine";
     std::string network;            // "<name>_net" unless set
     std::filesystem::path file;     // absolute path of the stack file
     std::filesystem::path dir;      // its folder: relative paths resolve here

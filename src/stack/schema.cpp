@@ -243,6 +243,9 @@ json stack_schema() {
     json schema = table(
         keys::top_level,
         {{"name", patterned(name_pattern, "The stack's name: lowercase letters, digits, '-' and '_', at most 40.")},
+         {"target", one_of(keys::targets,
+                           "Where the stack runs: engine (default; containers on one engine) or swarm (services "
+                           "on a Docker Swarm; the socket is a manager's).")},
          {"network",
           table(keys::network, {{"name", patterned(network_pattern, "The network's name (default <name>_net).")}}, {},
                 "The stack's network.")},

@@ -145,6 +145,7 @@ bool value_looks_secret(std::string_view value) {
 json to_json(const Stack& stack, bool redact) {
     json j;
     j["name"] = stack.name;
+    if (stack.target != "engine") j["target"] = stack.target;
     j["network"] = stack.network;
     j["file"] = stack.file.string();
     auto& services = j["services"] = json::array();
@@ -214,6 +215,7 @@ json to_json(const Stack& stack, bool redact) {
 Stack stack_from_json(const json& j) {
     Stack stack;
     stack.name = j.at("name").get<std::string>();
+    stack.target = j.value("target", "engine");
     stack.network = j.at("network").get<std::string>();
     stack.file = j.value("file", "");
     stack.dir = stack.file.parent_path();
@@ -279,6 +281,7 @@ Stack stack_from_json(const json& j) {
 std::string to_toml(const Stack& stack, bool redact) {
     toml::table root;
     root.insert("name", stack.name);
+    if (stack.target != "engine") root.insert("target", stack.target);
     root.insert("network", toml::table{{"name", stack.network}});
     // toml++ sorts a table's keys; each service is printed on its own so that
     // they keep the stack's order (which is the balancer's order too).

@@ -292,7 +292,8 @@ void FakeEngine::remove_network(const std::string& name) {
     Later later;
     Lock lock(mutex_);
     enter(later, "remove_network", name);
-    networks_.erase(name);
+    // By name or by id ("net-<name>", as list_networks gives it), as the engines take either.
+    networks_.erase(name.starts_with("net-") && !networks_.contains(name) ? name.substr(4) : name);
 }
 
 std::vector<engine::ContainerSummary> FakeEngine::list_containers(const engine::Labels& label_filter) {

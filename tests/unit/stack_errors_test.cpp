@@ -103,8 +103,8 @@ TEST_SUITE("stack errors: keys and types") {
         CHECK(errors_of("nmae = \"x\"\n" + with_service_lines("")) ==
               "stack.toml:1:1: unknown key 'nmae' at the top level; did you mean 'name'?");
         CHECK(errors_of("zzzz = \"x\"\n" + with_service_lines("")) ==
-              "stack.toml:1:1: unknown key 'zzzz' at the top level; allowed keys: name, network, services, balancer, "
-              "jobs, metrics");
+              "stack.toml:1:1: unknown key 'zzzz' at the top level; allowed keys: name, target, network, services, "
+              "balancer, jobs, metrics");
         CHECK(errors_of(with_service_lines("[services.recommender.health]\nintervall = \"2s\"")) ==
               "stack.toml:6:1: unknown key 'intervall' in [services.recommender.health]; did you mean 'interval'?");
         CHECK(errors_of(with_balancer_lines("[[balancer.routes]]\npath = \"/\"\nservice = \"recommender\"\n"
