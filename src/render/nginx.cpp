@@ -253,15 +253,16 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
     // [metrics]: lines of their own at the end of another's (as the resolver's).
     const std::string log_name = metrics::kAccessLogFormatName;
     view.set("metrics_log_format",
-             !stack.metrics ? std::string()
-                            : "\n    # [metrics]: one line per request on stdout, which the stack's controller\n"
-                              "    # follows through the engine's log API (docs/metrics.md).\n    log_format " +
-                                  log_name + " '" + metrics::kAccessLogFormat + "';");
+             !stack.logs_requests()
+                 ? std::string()
+                 : "\n    # [metrics]: one line per request on stdout, which the stack's controller\n"
+                   "    # follows through the engine's log API (docs/metrics.md).\n    log_format " +
+                       log_name + " '" + metrics::kAccessLogFormat + "';");
     view.set("metrics_access_log",
-             !stack.metrics ? std::string()
-                            : "\n        # Buffered: one write per 32 KiB of lines or per second, not one per "
-                              "request.\n        access_log /dev/stdout " +
-                                  log_name + " buffer=32k flush=1s;");
+             !stack.logs_requests() ? std::string()
+                                    : "\n        # Buffered: one write per 32 KiB of lines or per second, not one per "
+                                      "request.\n        access_log /dev/stdout " +
+                                          log_name + " buffer=32k flush=1s;");
     // Lines of their own at the end of another's: a section tag's line would
     // leave a blank line in every config without them.
     view.set("resolver", resolved == nullptr ? std::string()

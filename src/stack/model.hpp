@@ -157,6 +157,11 @@ struct Stack {
     // The drain budget of `service`: its own, else the balancer's timeout.
     Millis drain_of(const Service& service) const { return service.drain.value_or(balancer.timeout); }
 
+    // Whether the balancer writes one access-log line per request (metrics/access_log.hpp):
+    // every feature that judges replicas by what the balancer measured needs it
+    // ([metrics], and later autoscaling, `traffic` rates, canary rollouts).
+    bool logs_requests() const { return metrics.has_value(); }
+
     const Service* find_service(std::string_view service_name) const {
         for (const auto& s : services)
             if (s.name == service_name) return &s;
