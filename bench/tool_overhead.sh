@@ -7,7 +7,10 @@
 #   podman-compose ps          (the same stack made by podman-compose: bench/compose/compose.yml)
 #   docker-compose ps          (the same stack made by docker-compose 1.29, on the same Podman
 #                               engine through its Docker-compatible API: DOCKER_HOST=unix://SOCK)
-#   the floor: curl --unix-socket of the same list request mldeploy ps makes
+#   mldeploy -s NAME top --once [--format json]   (the stack has [metrics]: the controller's
+#                               /top.json, read through the published metrics port)
+#   the floors: curl --unix-socket of the same list request mldeploy ps makes, and
+#               curl of the controller's /top.json (what top reads)
 #     GET /v4.0.0/libpod/containers/json?all=true&filters={"label":["io.mldeploy.stack=NAME"]}
 # each run under /usr/bin/time -v, interleaved, REPEATS rounds (default 30).
 #
@@ -65,18 +68,22 @@ declare -A CMD=(
     [compose_ps]="podman-compose -p $PC_PROJECT -f $PC_FILE ps"
     [dcompose_ps]="$DC_ENV docker-compose -p $DC_PROJECT -f $PC_FILE ps"
     [curl]="curl -s --unix-socket $SOCK $LIST_URL"
+    [top]="$MLDEPLOY -s $STACK top --once"
+    [top_json]="$MLDEPLOY -s $STACK top --once --format json"
+    [curl_top]="curl -s http://127.0.0.1:19305/top.json"
 )
-ORDER=(ps ps_noprobe config compose_ps dcompose_ps curl)
+ORDER=(ps ps_noprobe config compose_ps dcompose_ps curl top top_json curl_top)
 
-# Sanity: ps lists the 3 containers (the 2 replicas healthy), curl's answer names them too,
-# and so does docker-compose ps.
+# Sanity: ps lists the 4 containers (the 2 replicas healthy, the balancer, the controller),
+# curl's answer names them too, and docker-compose ps its 3.
 $MLDEPLOY -s $STACK ps >"$OUT/ps-output.txt"
 n_ps=$(grep -c "^$STACK-" "$OUT/ps-output.txt" || true)
 n_healthy=$(grep -c " healthy " "$OUT/ps-output.txt" || true)
 n_curl=$(curl -s --unix-socket "$SOCK" "$LIST_URL" | grep -o '"Names":\["[^"]*"' | wc -l)
 n_dc=$($DC_ENV docker-compose -p "$DC_PROJECT" -f "$PC_FILE" ps | grep -c "^$DC_PROJECT" || true)
-[[ $n_ps == 3 && $n_healthy == 2 && $n_curl == 3 && $n_dc == 3 ]] ||
-    die "expected 3 containers from ps (2 healthy), curl and docker-compose, got $n_ps ($n_healthy), $n_curl and $n_dc"
+[[ $n_ps == 4 && $n_healthy == 2 && $n_curl == 4 && $n_dc == 3 ]] ||
+    die "expected 4 containers from ps (2 healthy) and curl, 3 from docker-compose, got $n_ps ($n_healthy), $n_curl and $n_dc"
+wait_200 http://127.0.0.1:19305/top.json 30 || die "the controller's /top.json does not answer"
 
 run_one() { # run_one KEY REPEAT
     local k=$1 r=$2 t tf="$OUT/time-$1-$2.txt"
@@ -99,17 +106,22 @@ for ((r = 1; r <= REPEATS; r++)); do
 done
 
 {
-echo "### Tool overhead: read-only commands (one stack of 3 containers deployed)"
+echo "### Tool overhead: read-only commands (one stack of 2 replicas, balancer and controller deployed)"
 echo
 echo "$(cat "$OUT/versions.txt"); $REPEATS interleaved rounds; each cell: median (min–max); ratio = median / curl's median."
 echo
 echo "| command | wall time (ms) | ratio | peak RSS (KiB) | ratio | user+sys CPU (ms) |"
 echo "|---|---|---|---|---|---|"
 cw=$(median "$DATA" curl wall_ms); cr=$(median "$DATA" curl rss_kb)
+tw=$(median "$DATA" curl_top wall_ms); tr=$(median "$DATA" curl_top rss_kb)
 for k in "${ORDER[@]}"; do
     case $k in ps) name="\`mldeploy -s NAME ps\` (probes health)" ;; ps_noprobe) name="\`mldeploy -s NAME ps --no-probe\`" ;; config) name="\`mldeploy -f FILE config\`" ;;
-        compose_ps) name="\`podman-compose ps\`" ;; dcompose_ps) name="\`docker-compose ps\` (same engine)" ;; curl) name="floor: \`curl --unix-socket … containers/json?all=true&filters=…\`" ;; esac
-    echo "| $name | $(cell "$DATA" $k wall_ms %.1f) | $(ratio "$(median "$DATA" $k wall_ms)" "$cw")x | $(cell "$DATA" $k rss_kb) | $(ratio "$(median "$DATA" $k rss_kb)" "$cr")x | $(cell "$DATA" $k cpu_ms) |"
+        compose_ps) name="\`podman-compose ps\`" ;; dcompose_ps) name="\`docker-compose ps\` (same engine)" ;; curl) name="floor: \`curl --unix-socket … containers/json?all=true&filters=…\`" ;;
+        top) name="\`mldeploy -s NAME top --once\` (ratio to curl of /top.json)" ;; top_json) name="\`mldeploy -s NAME top --once --format json\` (ratio to curl of /top.json)" ;;
+        curl_top) name="floor: \`curl http://127.0.0.1:PORT/top.json\`" ;; esac
+    bw=$cw; br=$cr
+    [[ $k == top* || $k == curl_top ]] && { bw=$tw; br=$tr; }
+    echo "| $name | $(cell "$DATA" $k wall_ms %.1f) | $(ratio "$(median "$DATA" $k wall_ms)" "$bw")x | $(cell "$DATA" $k rss_kb) | $(ratio "$(median "$DATA" $k rss_kb)" "$br")x | $(cell "$DATA" $k cpu_ms) |"
 done
 echo
 echo "| target | measured | verdict |"
