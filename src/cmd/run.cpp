@@ -1,8 +1,11 @@
 // mldeploy run JOB [-- ARGS...]: run one of the stack's jobs to completion on
-// the stack's network, stream its output, exit with its exit status.
+// the stack's network (a Swarm job service on the swarm target), stream its
+// output, exit with its exit status.
 #include "cmd/commands.hpp"
+#include "cmd/swarm_target.hpp"
 #include "deploy/clock.hpp"
 #include "deploy/job_run.hpp"
+#include "deploy/swarm_job_run.hpp"
 #include "util/units.hpp"
 
 #include <fmt/format.h>
@@ -68,13 +71,10 @@ void write_line(std::FILE* stream, std::string_view line) {
     std::fflush(stream);
 }
 
-int run_job(const GlobalOptions& g, const std::string& job_name, const std::vector<std::string>& args, bool build) {
-    const auto stack = load_stack(g);
-    const auto& job = find_job(stack, job_name);
-    auto engine = connect_engine(g);
+// Either target's run (deploy::JobRun, deploy::SwarmJobRun) from start to its exit status.
+template <typename Run>
+int run_to_end(Run& run, const stack::Job& job, const std::vector<std::string>& args, bool build) {
     auto& out = output();
-    deploy::JobRun run(*engine, deploy::system_clock(), stack, job, out);
-
     SignalWatch signals([&](int) {
         if (!run.cancel()) {
             // Nothing runs yet (an image is being built or pulled): just end.
@@ -100,6 +100,18 @@ int run_job(const GlobalOptions& g, const std::string& job_name, const std::vect
     else
         out.done(fmt::format("job {} finished ({})", job.name, outcome.container));
     return outcome.exit_code;
+}
+
+int run_job(const GlobalOptions& g, const std::string& job_name, const std::vector<std::string>& args, bool build) {
+    const auto stack = load_stack(g);
+    const auto& job = find_job(stack, job_name);
+    auto engine = connect_engine(g);
+    if (auto swarm = stack_swarm(g, *engine, stack.name)) {
+        deploy::SwarmJobRun run(*swarm, *swarm, deploy::system_clock(), stack, job, output());
+        return run_to_end(run, job, args, build);
+    }
+    deploy::JobRun run(*engine, deploy::system_clock(), stack, job, output());
+    return run_to_end(run, job, args, build);
 }
 
 }  // namespace

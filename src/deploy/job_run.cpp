@@ -22,7 +22,9 @@ stack::Service as_service(const stack::Job& job) {
     return service;
 }
 
-int run_number(const engine::Labels& labels) {
+}  // namespace
+
+int job_run_number(const engine::Labels& labels) {
     const auto it = labels.find(plan::label::run);
     if (it == labels.end()) return 0;
     int n = 0;
@@ -30,7 +32,10 @@ int run_number(const engine::Labels& labels) {
     return n;
 }
 
-}  // namespace
+std::string prepare_job_image(engine::Engine& engine, const stack::Job& job, BuildPolicy build, util::Output& out) {
+    if (job.build) return ensure_built_image(engine, as_service(job), build, out);
+    return ensure_image(engine, job.image, out);
+}
 
 std::string job_container_name(const stack::Stack& stack, const std::string& job, int run) {
     return fmt::format("{}-job-{}-{}", stack.name, job, run);
@@ -75,7 +80,7 @@ int JobRun::clear_finished_runs() {
     const engine::Labels filter{
         {plan::label::stack, stack_.name}, {plan::label::role, plan::label::role_job}, {plan::label::job, job_.name}};
     for (const auto& c : engine_.list_containers(filter)) {
-        last = std::max(last, run_number(c.labels));
+        last = std::max(last, job_run_number(c.labels));
         // Only the last run is kept; one still running is another `run`'s.
         if (c.state == "running" || c.state == "paused") continue;
         engine_.remove_container(c.id);
@@ -85,10 +90,7 @@ int JobRun::clear_finished_runs() {
 }
 
 std::string JobRun::start(const std::vector<std::string>& args, BuildPolicy build) {
-    if (job_.build)
-        ensure_built_image(engine_, as_service(job_), build, out_);
-    else
-        ensure_image(engine_, job_.image, out_);
+    prepare_job_image(engine_, job_, build, out_);
     ensure_network();
     int run = clear_finished_runs();
 

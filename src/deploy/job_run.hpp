@@ -27,6 +27,13 @@ std::string job_container_name(const stack::Stack& stack, const std::string& job
 engine::ContainerSpec job_spec(const stack::Stack& stack, const stack::Job& job, int run,
                                const std::vector<std::string>& args);
 
+// Makes the job's image ready as `up` makes a service's: built when its
+// context changed (or always), pulled when missing. Returns its id.
+std::string prepare_job_image(engine::Engine& engine, const stack::Job& job, BuildPolicy build, util::Output& out);
+
+// The run number a label value gives (0 when none).
+int job_run_number(const engine::Labels& labels);
+
 // How a run ended.
 struct JobOutcome {
     std::string container;  // its name

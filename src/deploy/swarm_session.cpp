@@ -366,10 +366,12 @@ std::vector<SwarmTaskRow> swarm_tasks(engine::Swarm& swarm, const std::string& s
         const auto role = label_of(s.labels, plan::label::role);
         std::string ports;
         if (role == plan::label::role_balancer) ports = "0.0.0.0:" + label_of(s.labels, plan::label::port) + "->80/tcp";
+        const bool job = role == plan::label::role_job;
         for (const auto& t : swarm.list_tasks(s.id)) {
             // What runs or should; the history of replaced tasks stays in Swarm.
-            if (t.desired_state != "running" && t.state != "running") continue;
-            rows.push_back({role, label_of(s.labels, plan::label::service),
+            // A job's task is shown however it ended, as its container is on one engine.
+            if (!job && t.desired_state != "running" && t.state != "running") continue;
+            rows.push_back({role, label_of(s.labels, job ? plan::label::job : plan::label::service),
                             t.slot > 0 ? fmt::format("{}.{}", s.name, t.slot)
                                        : fmt::format("{}.{}", s.name, t.node_id.substr(0, 12)),
                             t.slot, t.state, t.desired_state, t.address, ports, t.error, t.image});

@@ -98,7 +98,11 @@ nlohmann::json swarm_service_body(const ServiceSpec& spec) {
     if (spec.memory_bytes) limits["MemoryBytes"] = *spec.memory_bytes;
     task["Resources"] = json{{"Limits", limits}};
     json networks = json::array();
-    for (const auto& n : spec.networks) networks.push_back(json{{"Target", n}});
+    for (const auto& n : spec.networks) {
+        json attachment{{"Target", n}};
+        if (!spec.aliases.empty()) attachment["Aliases"] = spec.aliases;
+        networks.push_back(attachment);
+    }
     task["Networks"] = networks;
 
     json body = json::object();

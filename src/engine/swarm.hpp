@@ -70,6 +70,9 @@ struct ServiceSpec {
     std::vector<std::string> command;  // empty = image default; sent as Args (the image's CMD), as `docker run` does
     std::vector<Mount> mounts;
     std::vector<std::string> networks;  // names or ids
+    // Further DNS names of the service on each of its networks (dnsrr: each
+    // answers every task's address, as tasks.<name> does).
+    std::vector<std::string> aliases;
     // Replicated with this many tasks; nullopt = global (one task per node).
     std::optional<int> replicas;
     bool job = false;                       // a replicated job: runs `replicas` tasks to completion once

@@ -82,6 +82,9 @@ engine::ServiceSpec model_service(const stack::Stack& stack, const stack::Servic
     spec.command = service.command;
     spec.mounts = mounts_of(service.volumes);
     spec.networks = {stack.network};
+    // As on one engine, a job (or any container on the network) reaches the
+    // service by its own name.
+    spec.aliases = {service.name};
     spec.replicas = replicas;
     spec.restart_condition = restart_condition(service.restart);
     spec.cpus = service.resources.cpus;
@@ -266,6 +269,33 @@ std::vector<std::string> describe(const Plan& plan) {
     return lines;
 }
 
+std::string job_service_name(const stack::Stack& stack, const std::string& job, int run) {
+    return fmt::format("{}-job-{}-{}", stack.name, job, run);
+}
+
+engine::ServiceSpec job_service(const stack::Stack& stack, const stack::Job& job, const std::string& image, int run,
+                                const std::vector<std::string>& args) {
+    engine::ServiceSpec spec;
+    spec.name = job_service_name(stack, job.name, run);
+    spec.labels = stack_labels(stack);
+    spec.labels[label::role] = label::role_job;
+    spec.labels[label::job] = job.name;
+    spec.labels[label::run] = std::to_string(run);
+    spec.container_labels = spec.labels;
+    spec.image = image;
+    spec.env = job.env;
+    spec.command = args.empty() ? job.command : args;
+    spec.mounts = mounts_of(job.volumes);
+    spec.networks = {stack.network};
+    spec.replicas = 1;
+    spec.job = true;
+    // Run to completion once: a failed run is the user's to see, not to repeat.
+    spec.restart_condition = "none";
+    spec.cpus = job.resources.cpus;
+    spec.memory_bytes = job.resources.memory_bytes;
+    return spec;
+}
+
 std::vector<std::string> local_only_images(const stack::Stack& stack, int nodes) {
     std::vector<std::string> problems;
     if (nodes <= 1) return problems;
@@ -277,6 +307,7 @@ std::vector<std::string> local_only_images(const stack::Stack& stack, int nodes)
             what, image, nodes, image));
     };
     for (const auto& s : stack.services) check("service " + s.name, s.image);
+    for (const auto& j : stack.jobs) check("job " + j.name, j.image);
     check("the balancer", stack.balancer.image);
     return problems;
 }

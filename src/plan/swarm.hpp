@@ -38,6 +38,15 @@ std::string task_image(const ImageChoice& image, int nodes);
 // The model service of `service`, with `replicas` tasks.
 engine::ServiceSpec model_service(const stack::Stack& stack, const stack::Service& service, const std::string& image,
                                   int replicas);
+// "<stack>-job-<job>-<run>": run number `run` of a job, as a service.
+std::string job_service_name(const stack::Stack& stack, const std::string& job, int run);
+// Run number `run` of `job` (`mldeploy run` on a swarm): a replicated job of
+// one task that is never restarted, on the stack's overlay network, labelled
+// role=job with the job's name and run number. Non-empty `args` replace the
+// job's command.
+engine::ServiceSpec job_service(const stack::Stack& stack, const stack::Job& job, const std::string& image, int run,
+                                const std::vector<std::string>& args);
+
 // The balancer: one task per node (global), port published in host mode,
 // nginx.conf from the config object.
 engine::ServiceSpec balancer_service(const stack::Stack& stack, const std::string& image,

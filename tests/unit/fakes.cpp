@@ -111,6 +111,7 @@ std::string FakeEngine::add_running_container(const engine::ContainerSpec& spec)
     c.ports = spec.ports;
     c.state = "running";
     c.ip = assign_ip();
+    if (const auto it = behaviors_.find(spec.name); it != behaviors_.end()) c.behavior = it->second;
     containers_.push_back(c);
     return c.id;
 }

@@ -4,6 +4,7 @@
 // scale, a rolled-back update, removal).
 #include "engine/swarm.hpp"
 #include "deploy/errors.hpp"
+#include "deploy/swarm_job_run.hpp"
 #include "deploy/swarm_session.hpp"
 #include "deploy_world.hpp"
 #include "plan/swarm.hpp"
@@ -36,15 +37,38 @@ public:
     int nodes = 1;
     bool roll_back_updates = false;
     std::vector<std::string> calls;
+    // How a job's task ends, by service name: after `polls` lists of its tasks
+    // it is in `state` with `exit_code`; its container writes `lines`. A job
+    // without a script runs until removed.
+    struct JobScript {
+        int polls = 1;
+        std::string state = "complete";
+        int exit_code = 0;
+        std::vector<std::string> lines;
+        std::string error;
+    };
+    std::map<std::string, JobScript> jobs;
 
     engine::SwarmStatus swarm_status() override { return {"active", true, nodes, "node1"}; }
 
     std::string create_service(const engine::ServiceSpec& spec) override {
         calls.push_back("create_service " + spec.name);
         const auto id = "svc-" + spec.name;
+        if (services_.contains(id)) throw engine::EngineError("create service " + spec.name, 409, "name conflicts");
         auto& s = services_[id];
         s.state.id = id;
         set_spec(s, spec);
+        if (spec.job) {
+            // The task's container, on the fake engine, so that its log can be followed.
+            const auto it = jobs.find(spec.name);
+            Behavior behavior;
+            if (it != jobs.end()) behavior.log_lines = it->second.lines;
+            engine_.script(spec.name + ".1", behavior);
+            engine::ContainerSpec container;
+            container.name = spec.name + ".1";
+            s.tasks.front().container_id = engine_.add_running_container(container);
+            s.tasks.front().node_id = "node1";
+        }
         return id;
     }
     void update_service(const engine::ServiceState& current, const engine::ServiceSpec& spec) override {
@@ -98,7 +122,26 @@ public:
         services_.erase(id);
     }
     std::vector<engine::TaskState> list_tasks(const std::string& service_id) override {
-        return services_.at(service_id).tasks;
+        const auto it = services_.find(service_id);
+        if (it == services_.end()) throw engine::EngineError("list tasks " + service_id, 404, "service not found");
+        auto& s = it->second;
+        if (s.spec.job) {
+            ++s.polls;
+            const auto script = jobs.find(s.spec.name);
+            if (script != jobs.end() && s.polls >= script->second.polls) {
+                auto& t = s.tasks.front();
+                t.state = script->second.state;
+                t.desired_state = "complete";
+                t.exit_code = script->second.exit_code;
+                t.error = script->second.error;
+            }
+        }
+        return s.tasks;
+    }
+    // A finished job's task, as a run before this one left it.
+    void finish_job(const std::string& name) {
+        for (auto& [id, s] : services_)
+            if (s.state.name == name) s.tasks.front().state = "complete";
     }
     void service_logs(const std::string&, const engine::Engine::LogOptions&, const ServiceLogSink&) override {}
     std::string create_config(const std::string& name, const std::string& data, const engine::Labels& labels) override {
@@ -126,6 +169,7 @@ private:
         engine::ServiceState state;
         engine::ServiceSpec spec;
         std::vector<engine::TaskState> tasks;
+        int polls = 0;
     };
     void set_spec(Held& s, const engine::ServiceSpec& spec) {
         s.spec = spec;
@@ -152,6 +196,18 @@ private:
     std::map<std::string, Held> services_;
     std::vector<engine::ConfigSummary> configs_;
 };
+
+stack::Stack job_stack() {
+    auto s = demo_stack(1);
+    stack::Job train;
+    train.name = "train";
+    train.image = "acme/train:1";
+    train.command = {"python3", "train.py"};
+    train.env = {{"EPOCHS", "3"}};
+    train.resources.cpus = 2;
+    s.jobs = {train};
+    return s;
+}
 
 struct SwarmWorld : World {
     FakeSwarm swarm{engine};
@@ -183,6 +239,7 @@ TEST_SUITE("swarm") {
         CHECK(body["TaskTemplate"]["ContainerSpec"]["Image"] == "sha256:llm1");
         CHECK(body["TaskTemplate"]["ContainerSpec"]["Env"] == nlohmann::json::array({"MODEL=v1"}));
         CHECK(body["TaskTemplate"]["Networks"][0]["Target"] == "demo_net");
+        CHECK(body["TaskTemplate"]["Networks"][0]["Aliases"] == nlohmann::json::array({"llm"}));
         CHECK(body["UpdateConfig"]["Order"] == "start-first");
         CHECK(body["UpdateConfig"]["FailureAction"] == "rollback");
         CHECK(body["UpdateConfig"]["Parallelism"] == 1);
@@ -422,5 +479,103 @@ TEST_SUITE("swarm") {
                                                  "port = 80\n[balancer]\nport = 8080\n",
                                                  "s.toml"),
                           doctest::Contains("did you mean 'swarm'"));
+    }
+
+    TEST_CASE("swarm: a job run is a replicated job of one task, never restarted, on the overlay network") {
+        const auto stack = job_stack();
+        const auto spec = sw::job_service(stack, stack.jobs[0], "sha256:train1", 4, {});
+        CHECK(spec.name == "demo-job-train-4");
+        CHECK(spec.labels.at("io.mldeploy.role") == "job");
+        CHECK(spec.labels.at("io.mldeploy.job") == "train");
+        CHECK(spec.labels.at("io.mldeploy.run") == "4");
+        CHECK(spec.container_labels == spec.labels);
+        const auto body = engine::swarm_service_body(spec);
+        CHECK(body["Mode"]["ReplicatedJob"]["TotalCompletions"] == 1);
+        CHECK(body["TaskTemplate"]["RestartPolicy"]["Condition"] == "none");
+        CHECK(body["TaskTemplate"]["ContainerSpec"]["Image"] == "sha256:train1");
+        CHECK(body["TaskTemplate"]["ContainerSpec"]["Args"] == nlohmann::json::array({"python3", "train.py"}));
+        CHECK(body["TaskTemplate"]["Networks"][0]["Target"] == "demo_net");
+        CHECK(sw::job_service(stack, stack.jobs[0], "x", 1, {"sh", "-c", "exit 3"}).command ==
+              std::vector<std::string>{"sh", "-c", "exit 3"});
+    }
+
+    TEST_CASE("swarm: run makes the network, starts the job's service, streams its output, returns its code") {
+        SwarmWorld w;
+        const auto stack = job_stack();
+        w.engine.add_image("acme/train:1", "sha256:train1");
+        w.swarm.jobs["demo-job-train-1"] = {3, "failed", 3, {"epoch 1", "epoch 2"}, "task: non-zero exit (3)"};
+        deploy::SwarmJobRun run(w.engine, w.swarm, w.clock, stack, stack.jobs[0], w.out);
+        CHECK(run.start({}) == "demo-job-train-1");
+        std::vector<std::string> lines;
+        const auto outcome = run.wait([&](engine::LogStream, std::string_view l) { lines.emplace_back(l); });
+        CHECK(outcome.exit_code == 3);
+        CHECK_FALSE(outcome.timed_out);
+        CHECK_FALSE(outcome.interrupted);
+        CHECK(lines == std::vector<std::string>{"epoch 1", "epoch 2"});
+        CHECK(w.swarm.calls ==
+              std::vector<std::string>{"create_overlay_network demo_net", "create_service demo-job-train-1"});
+        CHECK(w.swarm.spec_of("demo-job-train-1").image == "sha256:train1");  // one node: no registry asked
+        CHECK(w.swarm.service_count() == 1);                                  // kept, as a finished container is
+    }
+
+    TEST_CASE("swarm: a new run removes the job's finished runs and leaves a running one alone") {
+        SwarmWorld w;
+        const auto stack = job_stack();
+        w.engine.add_image("acme/train:1", "sha256:train1");
+        w.swarm.create_service(sw::job_service(stack, stack.jobs[0], "x", 1, {}));
+        w.swarm.finish_job("demo-job-train-1");
+        w.swarm.create_service(sw::job_service(stack, stack.jobs[0], "x", 2, {}));  // still running
+        w.swarm.jobs["demo-job-train-3"] = {};
+        deploy::SwarmJobRun run(w.engine, w.swarm, w.clock, stack, stack.jobs[0], w.out);
+        CHECK(run.start({}) == "demo-job-train-3");
+        CHECK(run.wait([](auto, auto) {}).exit_code == 0);
+        CHECK_THROWS(w.swarm.inspect_service("demo-job-train-1"));
+        CHECK(w.swarm.inspect_service("demo-job-train-2").name == "demo-job-train-2");
+    }
+
+    TEST_CASE("swarm: past its timeout the job's service is removed and the run says so") {
+        SwarmWorld w;
+        auto stack = job_stack();
+        stack.jobs[0].timeout = std::chrono::milliseconds(2000);
+        w.engine.add_image("acme/train:1", "sha256:train1");
+        deploy::SwarmJobRun run(w.engine, w.swarm, w.clock, stack, stack.jobs[0], w.out);
+        run.start({});
+        const auto outcome = run.wait([](auto, auto) {});
+        CHECK(outcome.timed_out);
+        CHECK(w.swarm.service_count() == 0);
+        CHECK(w.clock.slept() >= std::chrono::milliseconds(2000));
+    }
+
+    TEST_CASE("swarm: a task Swarm rejects fails the run with Swarm's words") {
+        SwarmWorld w;
+        const auto stack = job_stack();
+        w.engine.add_image("acme/train:1", "sha256:train1");
+        w.swarm.jobs["demo-job-train-1"] = {1, "rejected", 0, {}, "No such image: sha256:train1"};
+        deploy::SwarmJobRun run(w.engine, w.swarm, w.clock, stack, stack.jobs[0], w.out);
+        run.start({});
+        CHECK_THROWS_WITH_AS(run.wait([](auto, auto) {}), doctest::Contains("No such image: sha256:train1"),
+                             deploy::DeployError);
+    }
+
+    TEST_CASE("swarm: cancel removes the job's service and the run is interrupted") {
+        SwarmWorld w;
+        const auto stack = job_stack();
+        w.engine.add_image("acme/train:1", "sha256:train1");
+        deploy::SwarmJobRun run(w.engine, w.swarm, w.clock, stack, stack.jobs[0], w.out);
+        CHECK_FALSE(deploy::SwarmJobRun(w.engine, w.swarm, w.clock, stack, stack.jobs[0], w.out).cancel());
+        run.start({});
+        CHECK(run.cancel());
+        const auto outcome = run.wait([](auto, auto) {});
+        CHECK(outcome.interrupted);
+        CHECK(w.swarm.service_count() == 0);
+    }
+
+    TEST_CASE("swarm: a job's image that only this machine holds is refused on a multi-node swarm") {
+        SwarmWorld w;
+        w.swarm.nodes = 3;
+        const auto stack = job_stack();
+        deploy::SwarmJobRun run(w.engine, w.swarm, w.clock, stack, stack.jobs[0], w.out);
+        CHECK_THROWS_WITH_AS(run.start({}), doctest::Contains("mldeploy push"), deploy::DeployError);
+        CHECK(w.swarm.service_count() == 0);
     }
 }
