@@ -100,7 +100,16 @@ void SwarmJobRun::remove(const char* why) {
         cancelled_ = true;
     removed_ = true;
     try {
-        swarm_.remove_service(id_);  // Swarm stops the task (SIGTERM, then SIGKILL after its grace)
+        // dockerd 20.10 leaves a job's running task running when its service is
+        // removed (seen here): the task's container is stopped first.
+        if (container_.empty())  // not followed yet: the task may have one by now
+            for (const auto& t : swarm_.list_tasks(id_)) container_ = t.container_id;
+        if (!container_.empty()) engine_.stop_container(container_, JobRun::stop_timeout_s);
+    } catch (const engine::EngineError& e) {
+        if (!e.not_found()) out_.warn(fmt::format("could not stop {}: {}", name_, e.what()));
+    }
+    try {
+        swarm_.remove_service(id_);
     } catch (const engine::EngineError& e) {
         if (!e.not_found()) out_.warn(fmt::format("could not remove {}: {}", name_, e.what()));
     }
@@ -134,6 +143,10 @@ JobOutcome SwarmJobRun::wait(const engine::LogSink& sink) {
         if (!t.node_id.empty() && !local_node.empty() && t.node_id != local_node) {
             remote_task = t.id;
             return;
+        }
+        {
+            std::lock_guard lock(mutex_);
+            container_ = t.container_id;
         }
         // The container's own log: its follow ends when the container does
         // (a service's log stream does not end when its job does).

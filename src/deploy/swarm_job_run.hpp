@@ -3,7 +3,8 @@
 // on the stack's overlay network, so that the job reaches the model services
 // by name as on one engine. Its output is the task container's log, streamed
 // while it runs; its exit code the task's. At the timeout or on cancel() the
-// service is removed (Swarm stops the task). The finished service is kept, as
+// task's container is stopped (dockerd 20.10 leaves the task of a removed job
+// running) and the service removed. The finished service is kept, as
 // the engine target keeps the finished container, until the next run of the
 // job. The engine, the swarm and the clock are injected (tests/unit/swarm_test.cpp).
 #pragma once
@@ -56,6 +57,7 @@ private:
     std::mutex mutex_;  // guards id_ and the flags against cancel()
     std::string id_;
     std::string name_;
+    std::string container_;  // the task's container, when it runs on this node
     bool cancelled_ = false;
     bool timed_out_ = false;
     bool removed_ = false;

@@ -281,7 +281,9 @@ engine::ServiceSpec job_service(const stack::Stack& stack, const stack::Job& job
     spec.labels[label::role] = label::role_job;
     spec.labels[label::job] = job.name;
     spec.labels[label::run] = std::to_string(run);
-    spec.container_labels = spec.labels;
+    // Not the stack's label: the engine target's commands would take the
+    // task's container for a container of the stack.
+    spec.container_labels = {{label::job, job.name}, {label::run, std::to_string(run)}};
     spec.image = image;
     spec.env = job.env;
     spec.command = args.empty() ? job.command : args;

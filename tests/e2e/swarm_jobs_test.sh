@@ -85,6 +85,8 @@ rc=0; "$MLDEPLOY" run sleepy -q >out.txt 2>&1 || rc=$?
 check "past its timeout the job ends with 124" eq "$rc" 124
 check "it says it timed out" contains "$(cat out.txt)" "timed out after 3s"
 check "its service is gone" eq "$(count_services "io.mldeploy.stack=$NAME" io.mldeploy.job=sleepy)" 0
+check "and its task's container does not run on (dockerd leaves a removed job's task running)" \
+  eq "$(engine_get "/containers/json?filters=$(label_filter "com.docker.swarm.service.name=$NAME-job-sleepy-1")" | jq length)" 0
 
 out=$("$MLDEPLOY" ps 2>&1) || true
 check "ps lists the model service" contains "$out" "$NAME-echo.1"
