@@ -8,7 +8,7 @@ set -euo pipefail
 
 need=(
   cmake ninja c++ pkg-config   # the build
-  curl jq ab hey python3 ss timeout unshare runuser setsid tar awk htpasswd docker-registry  # the tests
+  curl jq ab hey python3 ss timeout unshare runuser setsid tar awk htpasswd docker-registry socat nsenter ip  # the tests
   /usr/sbin/nginx                              # render_test: every config through `nginx -t`
   docker-compose catatonit                     # export_test: compose up, podman kube play
   podman runc debootstrap dockerd              # both engines, base images

@@ -32,7 +32,8 @@ TOOL_PKGS=(curl apache2-utils jq hey nginx-light python3 iproute2 util-linux
 # clang-format: tests/format_check.sh (ctest label unit). socat:
 # tests/load/engine_fault_test.sh puts a socket of its own before the engine.
 # docker-registry (distribution 2.8) and htpasswd (apache2-utils): a registry on
-# loopback with basic auth for tests/e2e/push_test.sh.
+# loopback with basic auth for tests/e2e/push_test.sh; with socat (and iproute2,
+# util-linux) the second swarm node of tests/e2e/swarm_multinode_test.sh.
 TOOL_PKGS+=(clang-format socat docker-registry)
 # tests/e2e/export_test.sh: python3-kubernetes (with python3-yaml) checks
 # `export kube` against the API's models (tests/tools/kube_validate.py);

@@ -5,7 +5,7 @@
 # veth's address. Images come from a loopback registry (Debian's
 # docker-registry; socat makes it 127.0.0.1 inside the namespace too, so both
 # engines take it as insecure by loopback). Checks: `up` of an image that names
-# no registry is refused before anything is made (exit 2, says to push); after
+# no registry is refused before anything is made (exit 1, says to push); after
 # `push`, `up` spreads the model's tasks over both nodes and runs the balancer
 # on each (global); each node's balancer answers and reaches replicas on both
 # nodes over the overlay network; scale 4 -> 2 under load with 0 failed
@@ -125,7 +125,7 @@ TOML
 cd "$WORK"
 write_stack "localhost/$NAME/echo:1"
 rc=0; out=$("$MLDEPLOY" up 2>&1) || rc=$?
-check "an image that names no registry is refused on two nodes (exit 2)" eq "$rc" 2
+check "an image that names no registry is refused on two nodes (exit 1)" eq "$rc" 1
 check "it says to push" contains "$out" "mldeploy push"
 check "nothing was made" eq "$(engine_get "/services?filters=$(label_filter io.mldeploy.stack=$NAME)" | jq length)" 0
 
