@@ -87,8 +87,13 @@ wait "$HEY" || true
 check "no request failed while it shrank" eq "$(hey_counts hey-down.txt | cut -d' ' -f2)" 0
 [ "$(hey_counts hey-down.txt | cut -d' ' -f2)" = 0 ] || hey_failures hey-down.txt
 
-json=$("$MLDEPLOY" ps --no-probe -s "$NAME" --format json 2>&1)
-decision=$(jq -r '.[] | select(.role == "controller") | .autoscale.m.last_decision.reason' <<<"$json" 2>&1)
+# The decision is logged once the leaving replicas are gone: poll for it.
+for _ in $(seq 1 30); do
+  json=$("$MLDEPLOY" ps --no-probe -s "$NAME" --format json 2>&1)
+  decision=$(jq -r '.[] | select(.role == "controller") | .autoscale.m.last_decision.reason' <<<"$json" 2>&1)
+  [[ $decision == *"-> 1" ]] && break
+  sleep 1
+done
 echo "  last decision: $decision"
 check "ps --format json: the last decision is the scale-down to 1" contains "$decision" "< target 2 for 6s: [0-9] -> 1$"
 check "and its state" contains "$(jq -r '.[] | select(.role == "controller") | .autoscale.m.state' <<<"$json")" "target\|steady"
