@@ -11,6 +11,8 @@ Command agent_command() {
                         auto o = std::make_shared<deploy::AgentOptions>();
                         app.add_option("--port", o->port, "Port to serve /metrics on")->check(CLI::Range(1, 65535));
                         app.add_option("--listen", o->listen_host, "IPv4 address to serve on");
+                        app.add_flag("--autoscale", o->autoscale,
+                                     "Scale the services that have [services.X.autoscale]");
                         return [o](const GlobalOptions& g) -> int {
                             if (g.stack_name.empty()) throw UsageError("agent needs -s STACK");
                             auto options = *o;

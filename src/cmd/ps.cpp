@@ -1,6 +1,7 @@
 // mldeploy ps: the stack's containers with role, service, replica, state, health, ports.
 #include "cmd/commands.hpp"
 #include "cmd/swarm_target.hpp"
+#include "deploy/autoscaler.hpp"
 #include "deploy/errors.hpp"
 #include "deploy/health_probe.hpp"
 #include "engine/listing.hpp"
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <map>
 #include <optional>
 
@@ -149,6 +151,26 @@ std::map<std::string, int> job_exit_codes(engine::Engine& engine, const StackLis
     return codes;
 }
 
+// The autoscaler's state and last decision per service, from the log of a
+// controller that autoscales (deploy/autoscaler.hpp); none without one.
+std::map<std::string, deploy::AutoscaleReport> autoscale_of(engine::Engine& engine,
+                                                            const std::vector<engine::ContainerSummary>& containers,
+                                                            std::string& controller_id) {
+    for (const auto& c : containers) {
+        if (label(c, plan::label::role) != plan::label::role_controller || label(c, plan::label::autoscale) != "1")
+            continue;
+        controller_id = c.id;
+        try {
+            return deploy::read_autoscale_reports(engine, c.id);
+        } catch (const engine::EngineError& e) {
+            output().warn(fmt::format("cannot read the autoscaler's log from {}: {}", c.name, e.what()));
+        }
+    }
+    return {};
+}
+
+double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
 // A job's name stands in the SERVICE column.
 std::string service_or_job(const engine::ContainerSummary& c) {
     const auto job = label(c, plan::label::job);
@@ -177,6 +199,9 @@ int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
         auto it = exit_codes.find(c.id);
         return it == exit_codes.end() ? c.state : fmt::format("{}({})", c.state, it->second);
     };
+
+    std::string controller_id;
+    const auto autoscale = autoscale_of(*engine, containers, controller_id);
 
     auto& out = output();
     if ((format.empty() ? g.format : format) == "json") {
@@ -216,6 +241,26 @@ int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
                 auto code = exit_codes.find(c.id);
                 j["exit_code"] = code == exit_codes.end() ? nlohmann::json() : nlohmann::json(code->second);
             }
+            // The controller that autoscales carries each service's state and last decision.
+            if (c.id == controller_id) {
+                auto services = nlohmann::json::object();
+                const auto event_json = [](const deploy::AutoscaleEvent& e) {
+                    return nlohmann::json{{"event", e.event},  {"phase", e.phase},       {"at", e.at},
+                                          {"since", e.since},  {"replicas", e.replicas}, {"wanted", e.wanted},
+                                          {"reason", e.reason}};
+                };
+                for (const auto& [service, report] : autoscale) {
+                    nlohmann::json a{{"min", report.state.min},
+                                     {"max", report.state.max},
+                                     {"target_inflight", report.state.target},
+                                     {"state", report.state.phase},
+                                     {"since", report.state.since},
+                                     {"reason", report.state.reason}};
+                    a["last_decision"] = report.last_decision ? event_json(*report.last_decision) : nlohmann::json();
+                    services[service] = std::move(a);
+                }
+                j["autoscale"] = std::move(services);
+            }
             list.push_back(j);
         }
         out.result(list.dump(2));
@@ -235,6 +280,12 @@ int run_ps(const GlobalOptions& g, const std::string& format, bool probe) {
         table += fmt::format("\n{:<32} {:<9} {:<16} {:>7}  {:<9} {:<8} {}{}", c.name, label(c, plan::label::role),
                              service_or_job(c), label(c, plan::label::replica), state_text(c), health_text(c),
                              gpus_cell(c), ports_text(c));
+    if (!autoscale.empty()) {
+        table += "\n\nAUTOSCALE";
+        const double now = unix_now();
+        for (const auto& [service, report] : autoscale)
+            for (const auto& line : deploy::describe_report(report, now)) table += "\n" + line;
+    }
     out.result(table);
     return 0;
 }

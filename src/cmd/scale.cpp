@@ -1,7 +1,7 @@
 // mldeploy scale [SERVICE] --replicas N: grow or shrink without dropping a request.
+#include "deploy/scale.hpp"
 #include "cmd/commands.hpp"
 #include "cmd/swarm_target.hpp"
-#include "deploy/session.hpp"
 #include "deploy/stack_state.hpp"
 
 #include <fmt/format.h>
@@ -42,22 +42,18 @@ int run_scale(const GlobalOptions& g, const ScaleOptions& o) {
     const auto service_name = resolve_service(stack, o.service);
     auto& out = output();
 
-    // Scaling changes counts only; config changes are `up`'s job. Images are the
-    // ones already on the engine, built or pulled only when missing.
-    deploy::SessionOptions options;
-    options.counts_only = true;
-    if (o.drain_s >= 0) options.drain = std::chrono::seconds(o.drain_s);
-    const auto observed = deploy::observe_stack(*engine, stack);
-    for (const auto& s : stack.services) {
-        int running = 0;
-        for (const auto& c : observed.containers)
-            if (c.service == s.name && c.role == "model") running = std::max(running, c.replica);
-        options.replica_counts[s.name] = s.name == service_name ? o.replicas : running;
-    }
-    deploy::Session session(*engine, stack, out, options);
-    const auto plan = session.plan();
+    // Scaling changes counts only; config changes are `up`'s job.
+    std::optional<std::chrono::milliseconds> drain;
+    if (o.drain_s >= 0) drain = std::chrono::seconds(o.drain_s);
+    // With autoscale, the autoscaler wins after its delay: a count by hand
+    // holds while demand agrees with it (docs/autoscaling.md).
+    if (const auto* service = stack.find_service(service_name); service != nullptr && service->autoscale)
+        out.warn(
+            fmt::format("{} autoscales ({} to {} replicas): the controller changes this count again once "
+                        "demand has asked for another for its scale_up_delay or scale_down_delay",
+                        service_name, service->autoscale->min, service->autoscale->max));
     out.step(fmt::format("scaling {} to {} replica(s)", service_name, o.replicas));
-    session.apply(plan);
+    deploy::scale_service(*engine, stack, service_name, o.replicas, out, drain);
     out.result(fmt::format("{}: {} replica(s)", service_name, o.replicas));
     return 0;
 }

@@ -46,7 +46,7 @@ int run_up(const GlobalOptions& g, const UpOptions& o) {
     const bool fresh = plan.observed.containers.empty() && !plan.observed.network_exists;
     try {
         session.apply(plan);
-        // [metrics]: the controller that measures, made or repaired (or removed without it).
+        // [metrics], autoscale: the controller that measures and scales, made or repaired (or removed without them).
         deploy::sync_controller(*engine, stack, out);
     } catch (...) {
         if (fresh) {

@@ -1,5 +1,6 @@
 #include "deploy/agent.hpp"
 
+#include "deploy/autoscaler.hpp"
 #include "deploy/probe.hpp"
 #include "engine/listing.hpp"
 #include "plan/labels.hpp"
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -60,6 +62,30 @@ public:
         }
     }
 
+    // Each second, the autoscaler's reading (deploy/autoscaler.hpp). It starts
+    // once the replicas are listed and a whole window has passed: before, the
+    // demand it would read is not yet the balancer's (the log is still being
+    // read again from its start).
+    void autoscale_forever() {
+        util::Output out(util::Output::Level::normal, false);
+        Autoscaler autoscaler(engine_, options_.stack, out, [](const std::string& line) {
+            std::printf("%s\n", line.c_str());
+            std::fflush(stdout);
+        });
+        const double started = unix_now();
+        for (;;) {
+            std::this_thread::sleep_for(1s);
+            try {
+                if (unix_now() - started < options_.window_seconds) continue;
+                if (!listed_) refresh();
+                auto [inflight, running] = demand();
+                if (autoscaler.tick(std::chrono::steady_clock::now(), unix_now(), inflight, running)) refresh();
+            } catch (const std::exception& e) {
+                say(std::string("autoscaling: ") + e.what());
+            }
+        }
+    }
+
     util::HttpAnswer answer(const std::string& path) {
         if (path == "/metrics")
             return {200, "text/plain; version=0.0.4; charset=utf-8", metrics::prometheus_text(snapshot())};
@@ -81,6 +107,17 @@ private:
         s.window_seconds = options_.window_seconds;
         s.balancer_inflight = balancer_inflight_;
         return s;
+    }
+
+    // Per service: requests in flight (the window's average, summed over its
+    // replicas, also those that left within it) and replicas running.
+    std::pair<std::map<std::string, double>, std::map<std::string, int>> demand() {
+        std::lock_guard lock(mutex_);
+        std::map<std::string, double> inflight;
+        for (const auto& [id, stats] : aggregate_.window(unix_now())) inflight[id.service] += stats.inflight;
+        std::map<std::string, int> running;
+        for (const auto& id : current_) ++running[id.service];
+        return {inflight, running};
     }
 
     // The running balancer's id, or "" when there is none.
@@ -184,6 +221,7 @@ private:
         for (const auto& [service, n] : replicas) replicas_[service] = n;
         current_ = std::move(current);
         balancer_inflight_ = inflight;
+        listed_ = true;
     }
 
     engine::Engine& engine_;
@@ -195,6 +233,7 @@ private:
     std::map<std::string, int> replicas_;
     std::vector<metrics::ReplicaId> current_;
     std::optional<long> balancer_inflight_;
+    std::atomic<bool> listed_{false};
 };
 
 }  // namespace
@@ -214,6 +253,7 @@ void run_agent(engine::Engine& engine, const AgentOptions& options) {
     say(fmt::format("stack {}: serving /metrics on {}:{}", options.stack, options.listen_host, options.port));
     std::thread([&agent] { agent.refresh_forever(); }).detach();
     std::thread([&agent] { agent.follow_forever(); }).detach();
+    if (options.autoscale) std::thread([&agent] { agent.autoscale_forever(); }).detach();
     util::serve_http(options.listen_host, options.port,
                      [&agent](const std::string&, const std::string& path) { return agent.answer(path); });
 }

@@ -4,6 +4,8 @@
 // the balancer has logged (exact, also after the agent itself restarts), keeps
 // which address is which replica from the engine's container list, and serves
 // the aggregate as Prometheus text (/metrics) and as JSON for `top` (/top.json).
+// With --autoscale it also scales the services that have [services.X.autoscale]
+// on that aggregate's demand (deploy/autoscaler.hpp).
 #pragma once
 
 #include "engine/engine.hpp"
@@ -18,6 +20,7 @@ struct AgentOptions {
     std::string listen_host = "0.0.0.0";
     int port = 9464;
     double window_seconds = 10;
+    bool autoscale = false;  // run the autoscaler (deploy/autoscaler.hpp) too
 };
 
 // Runs until the process ends.

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -61,9 +62,24 @@ const Loaded& loaded_at_start() {
 }
 [[maybe_unused]] const Loaded& startup_snapshot = loaded_at_start();  // taken before main()
 
+// What was loaded at start, and libarchive with what it loads: the agent
+// scales (autoscale), which makes and reads tars. libarchive is the only
+// library mldeploy loads late, so the set is the same whatever ran before.
+std::vector<std::string> payload_libraries() {
+    util::load_archive_library();
+    Loaded now;
+    dl_iterate_phdr(collect, &now);
+    std::vector<std::string> paths = loaded_at_start().paths;
+    for (const auto& path : now.paths)
+        if (std::find(paths.begin(), paths.end(), path) == paths.end()) paths.push_back(path);
+    return paths;
+}
+
 }  // namespace
 
 std::string controller_name(const stack::Stack& stack) { return stack.name + "-controller"; }
+
+bool needs_controller(const stack::Stack& stack) { return stack.metrics.has_value() || stack.autoscales(); }
 
 AgentPayload agent_payload() {
     const Loaded& loaded = loaded_at_start();
@@ -73,7 +89,7 @@ AgentPayload agent_payload() {
     payload.files.push_back({dir + "/mldeploy", read_whole("/proc/self/exe"), 0755});
     payload.files.push_back({dir + "/ld.so", read_whole(loaded.interpreter), 0755});
     std::set<std::string> names;
-    for (const auto& path : loaded.paths) {
+    for (const auto& path : payload_libraries()) {
         if (fs::equivalent(path, loaded.interpreter)) continue;
         const auto name = fs::path(path).filename().string();
         if (names.insert(name).second) payload.files.push_back({dir + "/lib/" + name, read_whole(path), 0644});
@@ -125,11 +141,19 @@ engine::ContainerSpec controller_spec(const stack::Stack& stack, const std::stri
     spec.network = stack.network;
     spec.restart_policy = "always";
     spec.mounts.push_back({engine_socket, kAgentEngineSocket, {}, true});
-    spec.ports.push_back({stack.metrics->host_ip, stack.metrics->port, kAgentPort, "tcp"});
+    // Without [metrics] (autoscaling only) nothing is published: the agent's
+    // pages stay on the stack's network.
+    if (stack.metrics) spec.ports.push_back({stack.metrics->host_ip, stack.metrics->port, kAgentPort, "tcp"});
     spec.stop_timeout_s = 2;
     spec.labels = plan::stack_labels(stack);
     spec.labels[plan::label::role] = plan::label::role_controller;
-    spec.labels[plan::label::port] = std::to_string(stack.metrics->port);
+    if (stack.autoscales()) {
+        // The flag is in the command, and so in the config hash: adding autoscale
+        // to a measuring stack makes a controller that scales (and `ps` asks).
+        spec.command.push_back("--autoscale");
+        spec.labels[plan::label::autoscale] = "1";
+    }
+    if (stack.metrics) spec.labels[plan::label::port] = std::to_string(stack.metrics->port);
     spec.labels[plan::label::config_hash] = plan::config_hash_of(spec, image_id);
     return spec;
 }
@@ -137,10 +161,10 @@ engine::ContainerSpec controller_spec(const stack::Stack& stack, const std::stri
 void sync_controller(engine::Engine& engine, const stack::Stack& stack, util::Output& out) {
     const auto existing =
         engine.list_containers({{plan::label::stack, stack.name}, {plan::label::role, plan::label::role_controller}});
-    if (!stack.metrics) {
+    if (!needs_controller(stack)) {
         for (const auto& c : existing) {
             engine.remove_container(c.id);
-            out.done("removed " + c.name + " (no [metrics])");
+            out.done("removed " + c.name + " (no [metrics], no autoscale)");
         }
         return;
     }
@@ -159,8 +183,9 @@ void sync_controller(engine::Engine& engine, const stack::Stack& stack, util::Ou
         out.done("removed " + c.name);
     }
     if (kept) return;
-    out.step(fmt::format("starting controller {} (metrics on {}:{})", spec.name, stack.metrics->host_ip,
-                         stack.metrics->port));
+    const auto serves = stack.metrics ? fmt::format("metrics on {}:{}", stack.metrics->host_ip, stack.metrics->port)
+                                      : std::string("autoscaling");
+    out.step(fmt::format("starting controller {} ({})", spec.name, serves));
     const auto id = engine.create_container(spec);
     try {
         engine.start_container(id);
@@ -168,8 +193,11 @@ void sync_controller(engine::Engine& engine, const stack::Stack& stack, util::Ou
         engine.remove_container(id);
         throw;
     }
-    out.done(fmt::format("controller {} serves http://{}:{}/metrics", spec.name, stack.metrics->host_ip,
-                         stack.metrics->port));
+    if (stack.metrics)
+        out.done(fmt::format("controller {} serves http://{}:{}/metrics", spec.name, stack.metrics->host_ip,
+                             stack.metrics->port));
+    else
+        out.done(fmt::format("controller {} autoscales", spec.name));
 }
 
 }  // namespace mldeploy::deploy

@@ -22,6 +22,9 @@ namespace mldeploy::deploy {
 
 std::string controller_name(const stack::Stack& stack);
 
+// [metrics] or a service with autoscale: the controller runs (measures, scales).
+bool needs_controller(const stack::Stack& stack);
+
 // Inside the controller: where the engine's socket is mounted, and the agent's port.
 inline constexpr const char* kAgentEngineSocket = "/run/mldeploy/engine.sock";
 inline constexpr int kAgentPort = 9464;
@@ -41,11 +44,11 @@ AgentPayload agent_payload();
 std::string ensure_agent_image(engine::Engine& engine, const std::string& base_image, util::Output& out);
 
 // The controller's container: the agent with the engine socket `engine_socket`
-// (a path on the host) mounted, [metrics]' port published, restart `always`.
+// (a path on the host) mounted, [metrics]' port published (when there is one), restart `always`.
 engine::ContainerSpec controller_spec(const stack::Stack& stack, const std::string& image, const std::string& image_id,
                                       const std::string& engine_socket);
 
-// After `up`: with [metrics], the controller runs as controller_spec says (made
+// After `up`: with [metrics] or autoscale, the controller runs as controller_spec says (made
 // or replaced when missing, stopped or different); without, none is left.
 void sync_controller(engine::Engine& engine, const stack::Stack& stack, util::Output& out);
 

@@ -23,10 +23,13 @@ inline constexpr const char* build_hash = "io.mldeploy.build-hash";
 inline constexpr const char* job = "io.mldeploy.job";
 inline constexpr const char* run = "io.mldeploy.run";
 
+// On the controller when it autoscales ("1"): `ps` then reads its decisions from its log.
+inline constexpr const char* autoscale = "io.mldeploy.autoscale";
+
 inline constexpr const char* role_model = "model";
 inline constexpr const char* role_job = "job";
 inline constexpr const char* role_balancer = "balancer";
-// The stack's controller container (`mldeploy agent`): metrics; up and scale plan around it.
+// The stack's controller container (`mldeploy agent`): metrics, autoscaling; up and scale plan around it.
 inline constexpr const char* role_controller = "controller";
 
 }  // namespace mldeploy::plan::label

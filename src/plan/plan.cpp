@@ -16,6 +16,22 @@ int desired_count(const stack::Service& service, const std::map<std::string, int
     return it != overrides.end() ? it->second : service.replicas;
 }
 
+// An autoscaled service that runs keeps its count (within [min, max]): the
+// autoscaler set it, and a new `up` must not undo that. `replicas` is only
+// where a first `up` starts.
+std::map<std::string, int> with_autoscaled_counts(const stack::Stack& stack, const Observed& observed,
+                                                  std::map<std::string, int> counts) {
+    for (const auto& service : stack.services) {
+        if (!service.autoscale || counts.contains(service.name)) continue;
+        int running = 0;
+        for (const auto& c : observed.containers)
+            if (c.role == label::role_model && c.service == service.name && c.running())
+                running = std::max(running, c.replica);
+        if (running > 0) counts[service.name] = std::clamp(running, service.autoscale->min, service.autoscale->max);
+    }
+    return counts;
+}
+
 // Of several containers claiming one replica slot (a roll that was cut short),
 // keep the best: running with the desired config, canonical name first.
 const ObservedContainer* pick_keeper(const std::vector<const ObservedContainer*>& claimants,
@@ -35,7 +51,7 @@ Plan make_plan(const stack::Stack& stack, const Observed& observed, const Desire
 
 Plan make_plan(const stack::Stack& stack, const Observed& observed, const DesiredHashes& desired,
                const PlanOptions& options) {
-    const auto& replica_counts = options.replica_counts;
+    const auto replica_counts = with_autoscaled_counts(stack, observed, options.replica_counts);
     const auto drain_of = [&](const stack::Service* service) {
         if (options.drain) return *options.drain;
         return service ? stack.drain_of(*service) : stack.balancer.timeout;

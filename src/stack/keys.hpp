@@ -11,8 +11,9 @@ namespace mldeploy::stack::keys {
 
 inline const std::vector<std::string> top_level{"name", "target", "network", "services", "balancer", "jobs", "metrics"};
 inline const std::vector<std::string> network{"name"};
-inline const std::vector<std::string> service{"build",   "image",   "port",   "replicas",  "command", "env",
-                                              "volumes", "restart", "health", "resources", "drain",   "max_inflight"};
+inline const std::vector<std::string> service{"build", "image",        "port",     "replicas", "command",
+                                              "env",   "volumes",      "restart",  "health",   "resources",
+                                              "drain", "max_inflight", "autoscale"};
 inline const std::vector<std::string> job{"build", "image", "command", "env", "volumes", "resources", "timeout"};
 inline const std::vector<std::string> build{"context", "dockerfile", "args"};
 inline const std::vector<std::string> health{"path", "interval", "timeout", "retries", "start_period"};
@@ -22,6 +23,7 @@ inline const std::vector<std::string> balancer{"image",    "port",    "host_ip",
 inline const std::vector<std::string> route{"path", "service", "strip_prefix", "backends", "sticky"};
 inline const std::vector<std::string> backend{"service", "weight"};
 inline const std::vector<std::string> metrics{"port", "host_ip"};
+inline const std::vector<std::string> autoscale{"min", "max", "target_inflight", "scale_up_delay", "scale_down_delay"};
 
 inline const std::vector<std::string> targets{"engine", "swarm"};
 inline const std::vector<std::string> restart_policies{"no", "on-failure", "always", "unless-stopped"};

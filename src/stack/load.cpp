@@ -127,6 +127,14 @@ Stack read_stack(Context& ctx, const toml::table& root) {
         stack.balancer = read_balancer(ctx, balancer, stack.services);
     stack.jobs = read_jobs(top, stack.name, stack.services);
     stack.metrics = read_metrics(top, stack.balancer);
+    // The autoscaler runs in the stack's controller container, which a swarm stack has not.
+    if (stack.target == "swarm")
+        for (const auto& s : stack.services)
+            if (s.autoscale)
+                ctx.error(s.autoscale->pos,
+                          fmt::format("[services.{}.autoscale] needs target = \"engine\": on a swarm, scale with "
+                                      "`mldeploy scale` (the swarm keeps the count)",
+                                      s.name));
     return stack;
 }
 

@@ -56,6 +56,18 @@ struct Volume {
     bool is_bind = true;
 };
 
+// [services.X.autoscale]: the controller keeps the replicas between min and max
+// so that requests in flight per replica stay near target_inflight
+// (deploy/autoscale.hpp, docs/autoscaling.md).
+struct Autoscale {
+    int min = 1;  // at least 1: no scale to zero (a request would wait for a replica to start)
+    int max = 1;
+    double target_inflight = 2;
+    Millis scale_up_delay{10000};     // demand above target this long before replicas are added
+    Millis scale_down_delay{120000};  // demand below target this long before replicas are removed
+    SourcePos pos;                    // of the table
+};
+
 struct Service {
     std::string name;
     std::optional<Build> build;
@@ -74,6 +86,9 @@ struct Service {
     // Requests in progress on one replica at most; past it on every replica
     // the balancer answers 503 with Retry-After. nullopt: no bound.
     std::optional<int> max_inflight;
+    // nullopt: `replicas` is fixed. With it, `replicas` is only the count of a
+    // first `up`; after that the autoscaler (and `scale`) set it.
+    std::optional<Autoscale> autoscale;
     SourcePos pos;  // of the [services.<name>] table
 };
 
@@ -159,8 +174,15 @@ struct Stack {
 
     // Whether the balancer writes one access-log line per request (metrics/access_log.hpp):
     // every feature that judges replicas by what the balancer measured needs it
-    // ([metrics], and later autoscaling, `traffic` rates, canary rollouts).
-    bool logs_requests() const { return metrics.has_value(); }
+    // ([metrics], autoscaling, and later `traffic` rates, canary rollouts).
+    bool logs_requests() const { return metrics.has_value() || autoscales(); }
+
+    // Whether any service has [services.X.autoscale]: the controller runs it.
+    bool autoscales() const {
+        for (const auto& s : services)
+            if (s.autoscale) return true;
+        return false;
+    }
 
     const Service* find_service(std::string_view service_name) const {
         for (const auto& s : services)

@@ -142,6 +142,23 @@ json resources_schema() {
                  {}, "Limits per replica.");
 }
 
+json autoscale_schema() {
+    return table(
+        keys::autoscale,
+        {{"min", integer(1, keys::max_replicas, "Fewest replicas (default 1; no scale to zero).")},
+         {"max", integer(1, keys::max_replicas, "Most replicas (at least min).")},
+         {"target_inflight",
+          {{"type", "number"},
+           {"exclusiveMinimum", 0},
+           {"maximum", keys::max_inflight},
+           {"description", "Requests in progress per replica to aim for (default 2); below max_inflight."}}},
+         {"scale_up_delay", duration("Demand above target this long before replicas are added (default 10s).")},
+         {"scale_down_delay", duration("Demand below target this long before replicas are removed (default 120s).")}},
+        {"max"},
+        "Replicas between min and max so that requests in flight per replica stay near target_inflight; run by "
+        "the stack's controller.");
+}
+
 json command_schema() {
     return {
         {"type", "array"}, {"items", {{"type", "string"}}}, {"description", "The command, one string per argument."}};
@@ -191,7 +208,8 @@ json service_schema() {
                                   "update); default: the balancer's timeout.")},
                {"max_inflight", integer(1, keys::max_inflight,
                                         "Requests in progress on one replica at most; past it on every replica the "
-                                        "balancer answers 503 with Retry-After at once (default: no bound).")}},
+                                        "balancer answers 503 with Retry-After at once (default: no bound).")},
+               {"autoscale", autoscale_schema()}},
               {"port"}, "A model service: its image or build, port, replicas and settings.");
     // Without a build, the image to run is needed.
     service["anyOf"] = json::array({{{"required", json::array({"image"})}}, {{"required", json::array({"build"})}}});

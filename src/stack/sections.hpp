@@ -23,6 +23,9 @@ std::optional<Build> read_build(const TableReader& service);
 std::vector<Volume> read_volumes(const TableReader& service);
 std::optional<Health> read_health(const TableReader& service);
 Resources read_resources(const TableReader& service);
+// [services.X.autoscale]; also checks `into`'s replicas against its bounds, or
+// sets them to min when the file gives none.
+std::optional<Autoscale> read_autoscale(const TableReader& service, Service& into);
 
 // [jobs.<name>] tables; names are checked against `services`' too.
 std::vector<Job> read_jobs(const TableReader& top, const std::string& stack_name, const std::vector<Service>& services);

@@ -180,6 +180,12 @@ json to_json(const Stack& stack, bool redact) {
         sj["resources"] = res;
         if (s.drain) sj["drain_ms"] = s.drain->count();
         if (s.max_inflight) sj["max_inflight"] = *s.max_inflight;
+        if (s.autoscale)
+            sj["autoscale"] = {{"min", s.autoscale->min},
+                               {"max", s.autoscale->max},
+                               {"target_inflight", s.autoscale->target_inflight},
+                               {"scale_up_delay_ms", s.autoscale->scale_up_delay.count()},
+                               {"scale_down_delay_ms", s.autoscale->scale_down_delay.count()}};
         services.push_back(sj);
     }
     const auto& b = stack.balancer;
@@ -251,6 +257,16 @@ Stack stack_from_json(const json& j) {
         s.resources.share_gpus = res.value("share_gpus", false);
         if (sj.contains("drain_ms")) s.drain = Millis(sj["drain_ms"].get<long>());
         if (sj.contains("max_inflight")) s.max_inflight = sj["max_inflight"].get<int>();
+        if (sj.contains("autoscale")) {
+            const auto& a = sj["autoscale"];
+            Autoscale autoscale;
+            autoscale.min = a.at("min").get<int>();
+            autoscale.max = a.at("max").get<int>();
+            autoscale.target_inflight = a.at("target_inflight").get<double>();
+            autoscale.scale_up_delay = Millis(a.at("scale_up_delay_ms").get<long>());
+            autoscale.scale_down_delay = Millis(a.at("scale_down_delay_ms").get<long>());
+            s.autoscale = autoscale;
+        }
         stack.services.push_back(std::move(s));
     }
     const auto& bj = j.at("balancer");
@@ -320,6 +336,13 @@ std::string to_toml(const Stack& stack, bool redact) {
         if (auto res = resources_toml(s.resources); !res.empty()) t.insert("resources", std::move(res));
         if (s.drain) t.insert("drain", util::format_duration(*s.drain));
         if (s.max_inflight) t.insert("max_inflight", *s.max_inflight);
+        if (s.autoscale)
+            t.insert("autoscale",
+                     toml::table{{"min", s.autoscale->min},
+                                 {"max", s.autoscale->max},
+                                 {"target_inflight", s.autoscale->target_inflight},
+                                 {"scale_up_delay", util::format_duration(s.autoscale->scale_up_delay)},
+                                 {"scale_down_delay", util::format_duration(s.autoscale->scale_down_delay)}});
         os << "\n" << toml::table{{"services", toml::table{{s.name, std::move(t)}}}} << "\n";
     }
     const auto& b = stack.balancer;

@@ -184,3 +184,7 @@ void archive_entry_set_size(struct archive_entry* e, la_int64_t size) {
 }
 
 }  // extern "C"
+
+namespace mldeploy::util {
+void load_archive_library() { (void)library(); }
+}  // namespace mldeploy::util

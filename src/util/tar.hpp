@@ -71,4 +71,9 @@ std::string tar_directory(const std::filesystem::path& dir, const std::vector<st
 // Throws std::invalid_argument for an empty path or one with "..".
 std::string tar_files(const std::vector<TarEntry>& entries);
 
+// Loads libarchive now rather than at the first tar (util/archive_lazy.cpp):
+// the controller's image copies what is loaded, and its agent makes and reads
+// tars too when it scales (the balancer's files). Throws as the first tar would.
+void load_archive_library();
+
 }  // namespace mldeploy::util

@@ -52,6 +52,7 @@ Stack full_stack() {
     llm.resources.cpus = 2.5;
     llm.resources.memory_bytes = 8LL << 30;
     llm.resources.gpus = "all";
+    llm.autoscale = Autoscale{2, 6, 1.5, 3s, 45s, {}};
 
     Service embed;
     embed.name = "embed";
@@ -115,6 +116,14 @@ void check_same(const Stack& a, const Stack& b) {
         CHECK(x.resources.cpus == y.resources.cpus);
         CHECK(x.resources.memory_bytes == y.resources.memory_bytes);
         CHECK(x.resources.gpus == y.resources.gpus);
+        REQUIRE(x.autoscale.has_value() == y.autoscale.has_value());
+        if (x.autoscale) {
+            CHECK(x.autoscale->min == y.autoscale->min);
+            CHECK(x.autoscale->max == y.autoscale->max);
+            CHECK(x.autoscale->target_inflight == y.autoscale->target_inflight);
+            CHECK(x.autoscale->scale_up_delay == y.autoscale->scale_up_delay);
+            CHECK(x.autoscale->scale_down_delay == y.autoscale->scale_down_delay);
+        }
     }
     const auto& p = a.balancer;
     const auto& q = b.balancer;
@@ -340,6 +349,11 @@ TEST_SUITE("serialize") {
         CHECK(llm["resources"]["cpus"].value<double>() == 2.5);
         CHECK(llm["resources"]["memory"].value<std::string>() == "8g");
         CHECK(llm["resources"]["gpus"].value<std::string>() == "all");
+        CHECK(llm["autoscale"]["min"].value<int64_t>() == 2);
+        CHECK(llm["autoscale"]["max"].value<int64_t>() == 6);
+        CHECK(llm["autoscale"]["target_inflight"].value<double>() == 1.5);
+        CHECK(llm["autoscale"]["scale_up_delay"].value<std::string>() == "3s");
+        CHECK(llm["autoscale"]["scale_down_delay"].value<std::string>() == "45s");
 
         const auto& embed = table_at(services, "embed");
         CHECK(embed["replicas"].value<int64_t>() == 0);

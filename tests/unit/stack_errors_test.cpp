@@ -93,7 +93,8 @@ TEST_SUITE("stack errors: keys and types") {
     TEST_CASE("an unknown key close to none") {
         CHECK(errors_of(with_service_lines("gpu_memory_fraction = 0.5")) ==
               "stack.toml:5:1: unknown key 'gpu_memory_fraction' in [services.recommender]; allowed keys: build, "
-              "image, port, replicas, command, env, volumes, restart, health, resources, drain, max_inflight");
+              "image, port, replicas, command, env, volumes, restart, health, resources, drain, max_inflight, "
+              "autoscale");
     }
 
     TEST_CASE("unknown keys at the top level, in sub-tables and in routes") {
@@ -440,6 +441,41 @@ TEST_SUITE("stack errors: balancer and routes") {
         CHECK(errors_of(with_balancer_lines("[metrics]\nport = 9464\nhost_ip = \"localhost\"")) ==
               "stack.toml:9:11: 'host_ip' must be an IPv4 or IPv6 address such as \"127.0.0.1\" or \"0.0.0.0\", not "
               "'localhost'");
+    }
+
+    TEST_CASE("[services.X.autoscale]: bounds, target, delays, and replicas inside the bounds") {
+        const auto autoscale = [](std::string_view lines) {
+            return errors_of(with_service_lines("[services.recommender.autoscale]\n" + std::string(lines)));
+        };
+        CHECK(autoscale("min = 1\nmax = 4\ntarget_inflight = 2\nscale_up_delay = \"2s\"\nscale_down_delay = "
+                        "\"6s\"") == "no error");
+        CHECK(autoscale("max = 4\ntarget_inflight = 0.5") == "no error");
+        CHECK(autoscale("min = 2") == "stack.toml:5:1: missing required key 'max' in [services.recommender.autoscale]");
+        CHECK(autoscale("min = 0\nmax = 4") ==
+              "stack.toml:6:7: 'min' must be 1 to 1000 replicas, not 0 (scaling to zero is not supported: a request "
+              "would wait for a replica to start)");
+        CHECK(autoscale("min = 5\nmax = 4") ==
+              "stack.toml:6:7: autoscale 'min' (5) is more than 'max' (4); min must be at most max");
+        CHECK(autoscale("max = 4\ntarget_inflight = 0") ==
+              "stack.toml:7:19: 'target_inflight' must be more than 0 and at most 100000, not 0 (requests in "
+              "progress per replica to aim for, such as 2)");
+        CHECK(autoscale("max = 4\nscale_up_delay = \"soon\"") ==
+              "stack.toml:7:18: 'scale_up_delay' is not a duration: 'soon'; write a number and ms, s, m or h, such "
+              "as \"2s\" or \"500ms\"");
+        CHECK(autoscale("max = 4\nfloor = 1") ==
+              "stack.toml:7:1: unknown key 'floor' in [services.recommender.autoscale]; allowed keys: min, max, "
+              "target_inflight, scale_up_delay, scale_down_delay");
+        CHECK(errors_of(with_service_lines("replicas = 6\n[services.recommender.autoscale]\nmax = 4")) ==
+              "stack.toml:5:12: 'replicas' is 6, outside autoscale's [1, 4]; leave it out (a first `up` starts min "
+              "replicas) or give a count from 1 to 4");
+        CHECK(errors_of(with_service_lines("max_inflight = 2\n[services.recommender.autoscale]\nmax = 4\n"
+                                           "target_inflight = 2")) ==
+              "stack.toml:8:19: 'target_inflight' (2) must be below the service's 'max_inflight' (2): a replica "
+              "never holds more than max_inflight, so the target would never be exceeded");
+        CHECK(errors_of("name = \"movies\"\ntarget = \"swarm\"\n[services.recommender]\nimage = \"x\"\nport = "
+                        "5000\n[services.recommender.autoscale]\nmax = 2\n[balancer]\nport = 8080\n") ==
+              "stack.toml:6:1: [services.recommender.autoscale] needs target = \"engine\": on a swarm, scale with "
+              "`mldeploy scale` (the swarm keeps the count)");
     }
 
     TEST_CASE("no services") {

@@ -213,6 +213,23 @@ TEST_SUITE("stack loading") {
         CHECK(stack.services[0].health->start_period == 30s);
     }
 
+    TEST_CASE("autoscale: the documented defaults, and replicas start at min when left out") {
+        std::string text(minimal_stack);
+        text += "[services.model.autoscale]\nmin = 2\nmax = 5\n";
+        Stack stack = load_stack_text(text, "/srv/stack.toml", fake_env({}));
+        const auto& a = stack.services[0].autoscale;
+        REQUIRE(a.has_value());
+        CHECK(a->min == 2);
+        CHECK(a->max == 5);
+        CHECK(a->target_inflight == 2);
+        CHECK(a->scale_up_delay == 10s);
+        CHECK(a->scale_down_delay == 120s);
+        CHECK(stack.services[0].replicas == 2);
+        CHECK(stack.logs_requests());  // the autoscaler reads the access log, also without [metrics]
+        CHECK_FALSE(stack.metrics.has_value());
+        CHECK_FALSE(load_stack_text(minimal_stack, "/srv/stack.toml", fake_env({})).logs_requests());
+    }
+
     TEST_CASE("gpus = 0 means none") {
         std::string text(minimal_stack);
         text += "[services.model.resources]\ngpus = 0\nmemory = \"6m\"\n";
