@@ -6,6 +6,8 @@
 #include "deploy/preflight.hpp"
 #include "deploy/remove.hpp"
 #include "deploy/session.hpp"
+#include "deploy/stack_state.hpp"
+#include "plan/traffic.hpp"
 
 #include <fmt/format.h>
 
@@ -28,6 +30,16 @@ int run_up(const GlobalOptions& g, const UpOptions& o) {
                         {o.dry_run, o.build ? deploy::BuildPolicy::always : deploy::BuildPolicy::when_changed});
     auto engine = connect_engine(g);
     auto& out = output();
+
+    // A live split set by `mldeploy traffic` (kept by the balancer) stays while
+    // the file leaves its route as it was; a changed route takes the file's.
+    const auto carried = [&] {
+        if (const auto deployed = deploy::load_kept_stack(*engine, stack.name))
+            return plan::carry_live_splits(stack, *deployed);
+        return plan::CarriedSplits{};
+    }();
+    for (const auto& line : carried.kept) out.note(line);
+    for (const auto& line : carried.replaced) out.step(line);
 
     deploy::SessionOptions options;
     options.build = o.build ? deploy::BuildPolicy::always : deploy::BuildPolicy::when_changed;

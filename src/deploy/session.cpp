@@ -160,7 +160,7 @@ void Session::apply(const DeployPlan& p) {
     // that gave the image the service already runs), never gained any.
     const auto containers = plan_containers(ids, p.observed);
     if (containers.empty()) {
-        out_.step("no changes: the stack is up to date");
+        if (!options_.routes_only) out_.step("no changes: the stack is up to date");
     } else {
         for (const auto& line : plan::describe(stack_, containers)) out_.detail("plan: " + line);
     }

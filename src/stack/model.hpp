@@ -159,8 +159,14 @@ struct Stack {
 
     // Whether the balancer writes one access-log line per request (metrics/access_log.hpp):
     // every feature that judges replicas by what the balancer measured needs it
-    // ([metrics], and later autoscaling, `traffic` rates, canary rollouts).
-    bool logs_requests() const { return metrics.has_value(); }
+    // ([metrics], and later autoscaling, canary rollouts), and a weighted route,
+    // whose per-version rates `mldeploy traffic` reads from the log.
+    bool logs_requests() const {
+        if (metrics) return true;
+        for (const auto& r : balancer.routes)
+            if (!r.backends.empty() || r.live) return true;
+        return false;
+    }
 
     const Service* find_service(std::string_view service_name) const {
         for (const auto& s : services)
