@@ -33,12 +33,13 @@ std::string seconds_text(double s) {
 
 nlohmann::json route_json(const stack::Route& route, const deploy::TrafficWindow& window) {
     const auto file = route.file_split();
+    const auto split = route.split();
     std::uint64_t total = 0;
-    for (const auto& b : route.split())
+    for (const auto& b : split)
         if (auto it = window.services.find(b.service); it != window.services.end()) total += it->second.requests;
     auto backends = nlohmann::json::array();
-    for (std::size_t i = 0; i < route.split().size(); ++i) {
-        const auto& b = route.split()[i];
+    for (std::size_t i = 0; i < split.size(); ++i) {
+        const auto& b = split[i];
         const auto it = window.services.find(b.service);
         const auto w = it == window.services.end() ? metrics::WindowStats{} : it->second;
         backends.push_back({

@@ -81,7 +81,8 @@ bad() {  # bad "what" expected-text args...
   check "$what: says what would be right" contains "$said" "$want"
 }
 bad "percents that do not sum to 100" "sum to 110, not 100" v1=60 v2=50
-bad "a service not behind the route" "its backends: v1, v2" v1=50 v3=50
+bad "a service behind no route" "its routes: / (v1, v2), /admin (v1)" v1=50 v3=50
+bad "a service not behind the route given" "its backends: v1, v2" --route / v1=50 v3=50
 bad "a route that does not exist" "its routes: / (v1, v2), /admin (v1)" --route /nope v1=100
 bad "a route with one service" "sends every request to v1" --route /admin v1=100
 check "nothing changed" eq "$(weights "$("$MLDEPLOY" traffic --format json)")" "100/0"
