@@ -59,14 +59,14 @@ nlohmann::json route_json(const stack::Route& route, const deploy::TrafficWindow
 
 std::string route_table(const nlohmann::json& r) {
     std::string text =
-        fmt::format("route {}{}{}\n  {:<20} {:>12} {:>9} {:>7} {:>8} {:>7} {:>8}", r.at("path").get<std::string>(),
+        fmt::format("route {}{}{}\n  {:<20} {:>16} {:>9} {:>8} {:>7} {:>6} {:>8}", r.at("path").get<std::string>(),
                     r.at("live").get<bool>() ? " (live split set by `mldeploy traffic`)" : "",
                     r.at("sticky").get<std::string>().empty() ? "" : ", sticky " + r.at("sticky").get<std::string>(),
                     "SERVICE", "WEIGHT", "REQUESTS", "REQ/S", "SHARE", "5XX", "P95");
     for (const auto& b : r.at("backends")) {
         const int weight = b.at("weight");
         const int file = b.at("file_weight");
-        text += fmt::format("\n  {:<20} {:>12} {:>9} {:>7.1f} {:>7.1f}% {:>6.1f}% {:>8}",
+        text += fmt::format("\n  {:<20} {:>16} {:>9} {:>8.1f} {:>6.1f}% {:>5.1f}% {:>8}",
                             b.at("service").get<std::string>(),
                             weight == file ? fmt::format("{}%", weight) : fmt::format("{}% (file {}%)", weight, file),
                             b.at("requests").get<std::uint64_t>(), b.at("requests_per_second").get<double>(),
