@@ -6,8 +6,7 @@
 #include "deploy/preflight.hpp"
 #include "deploy/remove.hpp"
 #include "deploy/session.hpp"
-#include "deploy/stack_state.hpp"
-#include "plan/traffic.hpp"
+#include "deploy/traffic.hpp"
 
 #include <fmt/format.h>
 
@@ -33,11 +32,7 @@ int run_up(const GlobalOptions& g, const UpOptions& o) {
 
     // A live split set by `mldeploy traffic` (kept by the balancer) stays while
     // the file leaves its route as it was; a changed route takes the file's.
-    const auto carried = [&] {
-        if (const auto deployed = deploy::load_kept_stack(*engine, stack.name))
-            return plan::carry_live_splits(stack, *deployed);
-        return plan::CarriedSplits{};
-    }();
+    const auto carried = deploy::keep_live_splits(*engine, stack);
     for (const auto& line : carried.kept) out.note(line);
     for (const auto& line : carried.replaced) out.step(line);
 

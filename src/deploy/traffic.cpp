@@ -60,4 +60,9 @@ void apply_routes(engine::Engine& engine, const stack::Stack& stack, util::Outpu
     session.apply(session.plan());
 }
 
+plan::CarriedSplits keep_live_splits(engine::Engine& engine, stack::Stack& stack) {
+    if (const auto deployed = load_kept_stack(engine, stack.name)) return plan::carry_live_splits(stack, *deployed);
+    return {};
+}
+
 }  // namespace mldeploy::deploy

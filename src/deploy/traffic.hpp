@@ -6,6 +6,7 @@
 
 #include "engine/engine.hpp"
 #include "metrics/aggregate.hpp"
+#include "plan/traffic.hpp"
 #include "stack/model.hpp"
 #include "util/output.hpp"
 
@@ -29,5 +30,10 @@ TrafficWindow measure_traffic(engine::Engine& engine, const stack::Stack& stack,
 // the replicas as they run: nginx reloads gracefully, no request fails, and
 // its stack.json keeps the split. Containers are left as they are.
 void apply_routes(engine::Engine& engine, const stack::Stack& stack, util::Output& out);
+
+// For a command that deploys `stack` from its file (up, scale): the live splits
+// the balancer keeps, carried into `stack` for the routes the file left as they
+// were (plan::carry_live_splits); nothing when the stack has no balancer yet.
+plan::CarriedSplits keep_live_splits(engine::Engine& engine, stack::Stack& stack);
 
 }  // namespace mldeploy::deploy

@@ -124,7 +124,9 @@ echo "  hey: $total requests, $bad_count failed"
 check "hey sent requests throughout" test "${total:-0}" -ge 500
 check "no request failed while the split moved" eq "$bad_count" 0
 
-# 4. `up` with the unchanged file keeps the live split.
+# 4. `scale` from the file, then `up` with the unchanged file, keep the live split.
+"$MLDEPLOY" scale v1 --replicas 1 -q >/dev/null || fail "scale v1 --replicas 1"
+check "the live split survived scale" eq "$(weights "$("$MLDEPLOY" traffic --format json)")" "0/100"
 said=$("$MLDEPLOY" up 2>&1) || fail "up (unchanged file)"
 check "up says the live split stays" contains "$said" "route /: the live split 0/100 set by \`mldeploy traffic\` stays"
 check "the live split survived up" eq "$(weights "$("$MLDEPLOY" traffic --format json)")" "0/100"
