@@ -16,10 +16,10 @@ namespace mldeploy::cmd {
 namespace {
 
 std::vector<Command> command_table() {
-    return {up_command(),     scale_command(),  restart_command(),    down_command(), ps_command(),
-            logs_command(),   exec_command(),   build_command(),      push_command(), run_command(),
-            config_command(), export_command(), bench_command(),      top_command(),  version_command(),
-            init_command(),   schema_command(), completion_command(), agent_command()};
+    return {up_command(),      scale_command(),  restart_command(), down_command(),       ps_command(),
+            logs_command(),    exec_command(),   build_command(),   push_command(),       run_command(),
+            config_command(),  export_command(), bench_command(),   top_command(),        traffic_command(),
+            version_command(), init_command(),   schema_command(),  completion_command(), agent_command()};
 }
 
 void add_global_options(CLI::App& app, GlobalOptions& g) {

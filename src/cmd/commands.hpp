@@ -23,6 +23,7 @@ Command run_command();
 Command export_command();
 Command bench_command();
 Command top_command();
+Command traffic_command();
 Command agent_command();
 
 }  // namespace mldeploy::cmd

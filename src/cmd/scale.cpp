@@ -3,6 +3,7 @@
 #include "cmd/commands.hpp"
 #include "cmd/swarm_target.hpp"
 #include "deploy/stack_state.hpp"
+#include "deploy/traffic.hpp"
 
 #include <fmt/format.h>
 
@@ -38,9 +39,16 @@ int run_scale(const GlobalOptions& g, const ScaleOptions& o) {
             return swarm_scale(g, *swarm, name, service, o.replicas);
         }
     }
-    const auto stack = stack_to_scale(g, *engine);
+    auto stack = stack_to_scale(g, *engine);
     const auto service_name = resolve_service(stack, o.service);
     auto& out = output();
+    // From the file: the balancer is rendered anew, with the live splits of
+    // `mldeploy traffic` on the routes the file left as they were (as `up` does).
+    if (stack_file_path(g)) {
+        const auto carried = deploy::keep_live_splits(*engine, stack);
+        for (const auto& line : carried.kept) out.note(line);
+        for (const auto& line : carried.replaced) out.step(line);
+    }
 
     // Scaling changes counts only; config changes are `up`'s job.
     std::optional<std::chrono::milliseconds> drain;

@@ -6,6 +6,7 @@
 #include "deploy/preflight.hpp"
 #include "deploy/remove.hpp"
 #include "deploy/session.hpp"
+#include "deploy/traffic.hpp"
 
 #include <fmt/format.h>
 
@@ -28,6 +29,12 @@ int run_up(const GlobalOptions& g, const UpOptions& o) {
                         {o.dry_run, o.build ? deploy::BuildPolicy::always : deploy::BuildPolicy::when_changed});
     auto engine = connect_engine(g);
     auto& out = output();
+
+    // A live split set by `mldeploy traffic` (kept by the balancer) stays while
+    // the file leaves its route as it was; a changed route takes the file's.
+    const auto carried = deploy::keep_live_splits(*engine, stack);
+    for (const auto& line : carried.kept) out.note(line);
+    for (const auto& line : carried.replaced) out.step(line);
 
     deploy::SessionOptions options;
     options.build = o.build ? deploy::BuildPolicy::always : deploy::BuildPolicy::when_changed;

@@ -155,12 +155,15 @@ std::vector<std::string> Session::describe(const DeployPlan& p) const {
 }
 
 void Session::apply(const DeployPlan& p) {
-    const ImageIds ids = run_image_steps(engine_, stack_, ImagePlan{p.images, p.image_ids}, out_);
+    // traffic: the images are those running; "up to date" lines would only be noise.
+    util::Output quiet(util::Output::Level::quiet, false);
+    const ImageIds ids =
+        run_image_steps(engine_, stack_, ImagePlan{p.images, p.image_ids}, options_.routes_only ? quiet : out_);
     // With the ids known the plan can only have lost replacements (a build
     // that gave the image the service already runs), never gained any.
     const auto containers = plan_containers(ids, p.observed);
     if (containers.empty()) {
-        out_.step("no changes: the stack is up to date");
+        if (!options_.routes_only) out_.step("no changes: the stack is up to date");
     } else {
         for (const auto& line : plan::describe(stack_, containers)) out_.detail("plan: " + line);
     }

@@ -24,6 +24,9 @@ struct SessionOptions {
     BuildPolicy build = BuildPolicy::when_changed;
     // scale: only counts change; images are those on the engine, built or pulled only when missing.
     bool counts_only = false;
+    // traffic: the balancer's routes change (a live split), not the containers:
+    // no "no changes" line when the containers stay as they are.
+    bool routes_only = false;
     std::map<std::string, int> replica_counts;
     std::optional<std::chrono::milliseconds> drain;  // --drain: overrides every service's budget
     // restart: every replica of these services is rolled to a fresh container, as an update is.

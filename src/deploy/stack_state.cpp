@@ -46,7 +46,7 @@ plan::Observed observe_stack(engine::Engine& engine, const stack::Stack& stack) 
     return plan::observe(containers, network_exists);
 }
 
-std::optional<stack::Stack> load_deployed_stack(engine::Engine& engine, const std::string& stack_name) {
+std::optional<stack::Stack> load_kept_stack(engine::Engine& engine, const std::string& stack_name) {
     const auto balancers =
         engine.list_containers({{plan::label::stack, stack_name}, {plan::label::role, plan::label::role_balancer}});
     for (const auto& b : balancers) {
@@ -57,13 +57,17 @@ std::optional<stack::Stack> load_deployed_stack(engine::Engine& engine, const st
             if (e.not_found()) continue;
             throw;
         }
-        if (auto text = util::untar_file(tar, kDeployedStackFile)) {
-            auto stack = stack::stack_from_json(nlohmann::json::parse(*text));
-            for (auto& service : stack.services) env_from_replicas(engine, stack_name, service);
-            return stack;
-        }
+        if (auto text = util::untar_file(tar, kDeployedStackFile))
+            return stack::stack_from_json(nlohmann::json::parse(*text));
     }
     return std::nullopt;
+}
+
+std::optional<stack::Stack> load_deployed_stack(engine::Engine& engine, const std::string& stack_name) {
+    auto stack = load_kept_stack(engine, stack_name);
+    if (stack)
+        for (auto& service : stack->services) env_from_replicas(engine, stack_name, service);
+    return stack;
 }
 
 }  // namespace mldeploy::deploy

@@ -22,6 +22,10 @@ inline constexpr const char* kDeployedStackFile = "stack.json";
 // values read back from one of its replicas (the balancer keeps none); nullopt
 // when the stack has no balancer or the balancer holds no stack.json. Throws
 // DeployError when a service has env but no replica to read it from.
+// The stack as its balancer keeps it (stack.json): env and build-arg values
+// are placeholders (kValueInReplicas). Enough to read its routes and live splits.
+std::optional<stack::Stack> load_kept_stack(engine::Engine& engine, const std::string& stack_name);
+
 std::optional<stack::Stack> load_deployed_stack(engine::Engine& engine, const std::string& stack_name);
 
 }  // namespace mldeploy::deploy

@@ -57,31 +57,46 @@ void Aggregate::prune(double now) {
         while (!recent.empty() && recent.front().end < now - window_) recent.pop_front();
 }
 
-std::map<ReplicaId, WindowStats> Aggregate::window(double now) {
-    prune(now);
-    std::map<ReplicaId, WindowStats> out;
+WindowStats Aggregate::stats_of(const std::vector<const std::deque<Recent>*>& lists, double now) const {
+    WindowStats w;
     const double from = now - window_;
-    for (const auto& [id, totals] : totals_) {
-        (void)totals;
-        auto& w = out[id];
-        const auto it = recent_.find(id);
-        if (it == recent_.end()) continue;
-        std::vector<double> durations;
-        double busy = 0;
-        for (const auto& r : it->second) {
+    std::vector<double> durations;
+    double busy = 0;
+    for (const auto* list : lists) {
+        for (const auto& r : *list) {
             if (r.end < from || r.end > now + 1) continue;
             ++w.requests;
             if (r.code >= 500) ++w.errors;
             durations.push_back(r.end - r.start);
             busy += std::max(0.0, std::min(r.end, now) - std::max(r.start, from));
         }
-        w.rate = static_cast<double>(w.requests) / window_;
-        w.error_rate = static_cast<double>(w.errors) / window_;
-        w.inflight = busy / window_;
-        w.p50 = quantile(durations, 0.50);
-        w.p95 = quantile(durations, 0.95);
-        w.p99 = quantile(durations, 0.99);
     }
+    w.rate = static_cast<double>(w.requests) / window_;
+    w.error_rate = static_cast<double>(w.errors) / window_;
+    w.inflight = busy / window_;
+    w.p50 = quantile(durations, 0.50);
+    w.p95 = quantile(durations, 0.95);
+    w.p99 = quantile(durations, 0.99);
+    return w;
+}
+
+std::map<ReplicaId, WindowStats> Aggregate::window(double now) {
+    prune(now);
+    std::map<ReplicaId, WindowStats> out;
+    for (const auto& [id, totals] : totals_) {
+        (void)totals;
+        const auto it = recent_.find(id);
+        out[id] = it == recent_.end() ? WindowStats{} : stats_of({&it->second}, now);
+    }
+    return out;
+}
+
+std::map<std::string, WindowStats> Aggregate::service_window(double now) {
+    prune(now);
+    std::map<std::string, std::vector<const std::deque<Recent>*>> by_service;
+    for (const auto& [id, recent] : recent_) by_service[id.service].push_back(&recent);
+    std::map<std::string, WindowStats> out;
+    for (const auto& [service, lists] : by_service) out[service] = stats_of(lists, now);
     return out;
 }
 

@@ -66,6 +66,10 @@ public:
     std::uint64_t records() const { return records_; }
     // The window's figures per replica that has totals.
     std::map<ReplicaId, WindowStats> window(double now);
+    // The same per service, all its replicas' tries together (a version's
+    // figures: `mldeploy traffic`); its percentiles are over every try, not
+    // combined from the replicas'.
+    std::map<std::string, WindowStats> service_window(double now);
     double window_seconds() const { return window_; }
 
 private:
@@ -74,6 +78,7 @@ private:
         int code;
     };
     void prune(double now);
+    WindowStats stats_of(const std::vector<const std::deque<Recent>*>& lists, double now) const;
 
     double window_;
     std::uint64_t records_ = 0;

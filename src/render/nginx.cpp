@@ -252,12 +252,13 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
     view.set("control_port", std::to_string(kBalancerControlPort));
     // [metrics]: lines of their own at the end of another's (as the resolver's).
     const std::string log_name = metrics::kAccessLogFormatName;
-    view.set("metrics_log_format",
-             !stack.logs_requests()
-                 ? std::string()
-                 : "\n    # [metrics]: one line per request on stdout, which the stack's controller\n"
-                   "    # follows through the engine's log API (docs/metrics.md).\n    log_format " +
-                       log_name + " '" + metrics::kAccessLogFormat + "';");
+    view.set(
+        "metrics_log_format",
+        !stack.logs_requests()
+            ? std::string()
+            : "\n    # One line per request on stdout, which the stack's controller ([metrics])\n"
+              "    # and `mldeploy traffic` read through the engine's log API (docs/metrics.md).\n    log_format " +
+                  log_name + " '" + metrics::kAccessLogFormat + "';");
     view.set("metrics_access_log",
              !stack.logs_requests() ? std::string()
                                     : "\n        # Buffered: one write per 32 KiB of lines or per second, not one per "

@@ -174,8 +174,14 @@ struct Stack {
 
     // Whether the balancer writes one access-log line per request (metrics/access_log.hpp):
     // every feature that judges replicas by what the balancer measured needs it
-    // ([metrics], autoscaling, and later `traffic` rates, canary rollouts).
-    bool logs_requests() const { return metrics.has_value() || autoscales(); }
+    // ([metrics], autoscaling, canary rollouts), and a weighted route, whose
+    // per-version rates `mldeploy traffic` reads from the log.
+    bool logs_requests() const {
+        if (metrics || autoscales()) return true;
+        for (const auto& r : balancer.routes)
+            if (!r.backends.empty() || r.live) return true;
+        return false;
+    }
 
     // Whether any service has [services.X.autoscale]: the controller runs it.
     bool autoscales() const {
