@@ -44,7 +44,7 @@ TrafficWindow measure_traffic(engine::Engine& engine, const stack::Stack& stack,
     return TrafficWindow{seconds, aggregate.service_window(now)};
 }
 
-void apply_routes(engine::Engine& engine, const stack::Stack& stack, util::Output& out) {
+void apply_routes(engine::Engine& engine, const stack::Stack& stack, util::Output& out, Collaborators with) {
     SessionOptions options;
     options.counts_only = true;
     options.routes_only = true;
@@ -56,7 +56,7 @@ void apply_routes(engine::Engine& engine, const stack::Stack& stack, util::Outpu
             if (c.service == s.name && c.role == plan::label::role_model) running = std::max(running, c.replica);
         options.replica_counts[s.name] = running;
     }
-    Session session(engine, stack, out, options);
+    Session session(engine, stack, out, options, with);
     session.apply(session.plan());
 }
 

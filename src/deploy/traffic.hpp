@@ -4,6 +4,7 @@
 // a live split put into the running balancer with a graceful reload.
 #pragma once
 
+#include "deploy/executor.hpp"
 #include "engine/engine.hpp"
 #include "metrics/aggregate.hpp"
 #include "plan/traffic.hpp"
@@ -29,7 +30,7 @@ TrafficWindow measure_traffic(engine::Engine& engine, const stack::Stack& stack,
 // Gives the running balancer `stack`'s routes (its live splits changed) with
 // the replicas as they run: nginx reloads gracefully, no request fails, and
 // its stack.json keeps the split. Containers are left as they are.
-void apply_routes(engine::Engine& engine, const stack::Stack& stack, util::Output& out);
+void apply_routes(engine::Engine& engine, const stack::Stack& stack, util::Output& out, Collaborators with = {});
 
 // For a command that deploys `stack` from its file (up, scale): the live splits
 // the balancer keeps, carried into `stack` for the routes the file left as they

@@ -475,8 +475,7 @@ void FakeEngine::put_archive(const std::string& id, const std::string& dir, cons
     auto& c = get(id, "put archive");
     // Only the balancer's files are ever copied in: keep them by base name.
     for (const char* name : {"stack.json", "nginx.conf", "nginx.conf.next"})
-        if (auto content = util::untar_file(tar, std::string("/") + name))
-            c.files[kConfigDir + std::string(name)] = *content;
+        if (auto content = util::untar_file(tar, name)) c.files[kConfigDir + std::string(name)] = *content;
 }
 
 std::string FakeEngine::get_archive(const std::string& id, const std::string& path) {
