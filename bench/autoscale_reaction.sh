@@ -2,12 +2,12 @@
 # How fast the autoscaler reacts, under a load ramp (docs/autoscaling.md):
 #   up    from the load's start to the first added replica answering through the
 #         balancer (health-gated: it is ready)
-#   full  from the load's start to max replicas running
+#   full  from the load's start to max replicas running (started; not yet healthy)
 #   down  from the load's end to back at min (the last leaving replica drained and removed)
 # and the requests that failed meanwhile (must be 0). One service of the e2e tests'
 # model (tests/e2e/models/versioned) at `?ms=$MS`, [services.m.autoscale] min 1, max 4,
 # target_inflight 2, scale_up_delay $UP_DELAY, scale_down_delay $DOWN_DELAY;
-# `hey -z $LOAD -c $CONC` per round, REPEATS rounds, each from min again.
+# `hey -z $LOAD -c $CONC` per round, REPEATS rounds, each from min again after $SETTLE s.
 # The first added replica is seen by a probe of 5 requests/s through the balancer that
 # reads each answer's X-Replica; the counts by the engine's list, every 0.2 s.
 #
@@ -80,6 +80,11 @@ probe() {
 
 for round in $(seq 1 "$REPEATS"); do
     wait_count 1 300 || die "round $round: not back at 1 replica"
+    # The controller decides nothing while it applies a change, and a scale-down's
+    # apply ends only after the leaving replicas stopped (the Python model ignores
+    # SIGTERM: 10 s each), and it waits a window after its own start: let it settle,
+    # so that "up" measures the reaction of an idle autoscaler.
+    sleep "${SETTLE:-20}"
     rm -f "$OUT/stop-probe"
     probe >"$OUT/probe-$round.txt" &
     PROBE=$!
@@ -113,7 +118,7 @@ for round in $(seq 1 "$REPEATS"); do
     printf 'autoscale\t%s\tfailed\t%s\n' "$round" "$bad" >>"$DATA"
 done
 
-echo "| load start -> first added replica ready, s | load start -> 4 replicas, s | load end -> back at 1, s | failed requests |"
+echo "| load start -> first added replica ready, s | load start -> 4 replicas started, s | load end -> back at 1, s | failed requests |"
 echo "|---|---|---|---|"
 echo "| $(cell "$DATA" autoscale up %.1f) | $(cell "$DATA" autoscale full %.1f) | $(cell "$DATA" autoscale down %.1f) | $(values "$DATA" autoscale failed | paste -sd+ | bc) |"
 echo
