@@ -174,6 +174,20 @@ TEST_SUITE("autoscale: log lines for ps") {
     }
 }
 
+TEST_SUITE("autoscale: what ps prints") {
+    TEST_CASE("the phase and since when, why while waiting, and the last change") {
+        AutoscaleReport r;
+        r.state = {"m", "state", "above target", 100, 97, 1, 4, 1, 4, 2, "in flight 8.8 (8.8/replica) > target 2 ..."};
+        CHECK(describe_report(r, 100.4) ==
+              std::vector<std::string>{"m: min 1, max 4, target 2/replica: above target for 3s",
+                                       "  now: in flight 8.8 (8.8/replica) > target 2 ...", "  last: no change yet"});
+        r.last_decision = AutoscaleEvent{"m", "failed", "steady", 90, 90, 1, 2, 1, 4, 2, "...: 1 -> 2: no space"};
+        r.state.phase = "steady";
+        CHECK(describe_report(r, 100) == std::vector<std::string>{"m: min 1, max 4, target 2/replica: steady for 3s",
+                                                                  "  last: 10s ago (failed): ...: 1 -> 2: no space"});
+    }
+}
+
 TEST_SUITE("autoscale: the controller's apply path on the fake engine") {
     TEST_CASE("scale_service changes one service's count, health-gated, and back down") {
         test::World w;
