@@ -2,8 +2,8 @@
 # What the balancer's traffic features cost, against a plain route, in one run:
 #   plain     /plain/recommend/1     -> service a
 #   weighted  /weighted/recommend/1  -> backends a 50, b 50 (split_clients per request)
-#   mirror    /mirror/recommend/1    -> service a, every request copied to c (when the
-#                                       loader knows `mirror`; else the row says so)
+#   mirror    /mirror/recommend/1    -> service a, every request copied to c (an
+#                                       mldeploy that refuses `mirror` leaves the row out)
 #   metrics   /plain/recommend/1     with [metrics] on (the access-log line and the
 #                                       controller following it)
 # Two stack files, the same services and routes, without and with [metrics]; each round
@@ -28,9 +28,10 @@ DATA=$OUT/data.tsv
 : >"$DATA"
 log "raw data: $OUT"
 
-STACK=mldbench-feat
-PORT=19320
-METRICS_PORT=19321
+# Another name and ports (two benches on one host): STACK=... PORT=... METRICS_PORT=...
+STACK=${STACK:-mldbench-feat}
+PORT=${PORT:-19320}
+METRICS_PORT=${METRICS_PORT:-19321}
 BASE=http://127.0.0.1:$PORT
 export LATENCY_MS=0
 

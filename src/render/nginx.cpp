@@ -1,6 +1,7 @@
 #include "render/nginx.hpp"
 
 #include "metrics/access_log.hpp"
+#include "render/nginx_mirror.hpp"
 #include "render/templates.hpp"
 #include "util/hash.hpp"
 #include "util/units.hpp"
@@ -27,17 +28,6 @@ std::string method_directive(const std::string& algorithm) {
     return "";  // round robin is nginx's default
 }
 
-// A route path as a PCRE literal: the path characters the loader allows that mean
-// something in a regular expression are escaped.
-std::string regex_literal(std::string_view path) {
-    std::string out;
-    for (char c : path) {
-        if (std::string_view(".()*+").find(c) != std::string_view::npos) out += '\\';
-        out += c;
-    }
-    return out;
-}
-
 // The rewrite that takes a route's prefix off the URI before it is passed on; empty
 // when nothing is to be taken off. A `rewrite ... break` (not a URI on proxy_pass) because
 // the drain's named location cannot have a URI on proxy_pass. `exact` is the
@@ -46,7 +36,7 @@ std::string strip_rewrite(const stack::Route& route, bool exact) {
     if (!route.strip_prefix || route.path == "/") return "";
     if (exact) return "rewrite ^ / break;";
     std::string prefix = route.path.ends_with('/') ? route.path.substr(0, route.path.size() - 1) : route.path;
-    return "rewrite \"^" + regex_literal(prefix) + "(/.*)$\" $1 break;";
+    return "rewrite \"^" + detail::regex_literal(prefix) + "(/.*)$\" $1 break;";
 }
 
 }  // namespace
@@ -146,6 +136,7 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
     int route_index = 0;
     bool has_root_route = false;
     bool uses_busy = false;
+    detail::MirrorRenderer mirrors(stack.logs_requests(), target_of);
     for (const auto& route : stack.balancer.routes) {
         ++route_index;
         const auto shares = shares_of(route.split());
@@ -159,6 +150,8 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
         const auto split_variable = "$mldeploy_split_" + std::to_string(route_index);
 
         std::vector<std::string> lines;  // the location's proxying, one directive a line
+        if (auto mirror = mirrors.add_route(route_index, route, has_replicas_of(route.mirror)); !mirror.empty())
+            lines.push_back(mirror);
         if (weighted && has_replicas) {
             // Each request draws its backend from the split: by its random id, or
             // by the sticky header or cookie (the id when the request has none),
@@ -233,6 +226,9 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
         }
     }
 
+    const auto shadow = mirrors.finish();
+    traffic += shadow.http;
+
     data view;
     view.set("stack", stack.name);
     view.set("drain_marker", drain_marker);
@@ -248,6 +244,8 @@ std::string render_with_marker(const stack::Stack& stack, const ReplicaAddresses
                                  "            add_header Retry-After 1 always;\n            return 503 '{\"error\": "
                                  "\"every replica is busy (max_inflight); retry later\"}\\n';\n        }"
                                : "");
+    view.set("mirrors", shadow.locations);
+    view.set("shadow_server", shadow.server);
     view.set("has_root_route", has_root_route ? data::type::bool_true : data::type::bool_false);
     view.set("control_port", std::to_string(kBalancerControlPort));
     // [metrics]: lines of their own at the end of another's (as the resolver's).

@@ -113,6 +113,46 @@ std::optional<std::string> read_sticky(const TableReader& route) {
     return std::nullopt;
 }
 
+// mirror = "svc" (a known service that is not one of the route's own backends,
+// which would then get some requests twice) and mirror_percent = 0..100.
+struct MirrorKeys {
+    bool ok = true;
+    std::string service;  // "" when not written
+    int percent = 100;
+};
+MirrorKeys read_mirror(const TableReader& route, const std::vector<Service>& services,
+                       const std::vector<std::string>& own_backends) {
+    MirrorKeys out;
+    Context& ctx = route.context();
+    const bool written = route.find("mirror") != nullptr;
+    auto mirror = route.string("mirror");
+    if (auto value = route.integer("mirror_percent")) {
+        if (auto percent = int_in_range(ctx, "mirror_percent", *value, 0, 100))
+            out.percent = *percent;
+        else
+            out.ok = false;
+        if (!written) {
+            ctx.error(value->pos,
+                      "'mirror_percent' is the share of requests copied to 'mirror', which this route does not "
+                      "have; add mirror = \"SERVICE\" or remove it");
+            out.ok = false;
+        }
+    }
+    if (written && !mirror) out.ok = false;  // the wrong type, already said
+    if (!mirror) return out;
+    if (!check_route_service(ctx, *mirror, services)) {
+        out.ok = false;
+    } else if (std::find(own_backends.begin(), own_backends.end(), mirror->value) != own_backends.end()) {
+        ctx.error(mirror->pos, fmt::format("service {} already answers this route; a mirror gets copies of "
+                                           "requests another service answers: name a service that is not in "
+                                           "'service' or 'backends'",
+                                           in_quotes(mirror->value)));
+        out.ok = false;
+    }
+    out.service = mirror->value;
+    return out;
+}
+
 std::optional<Route> read_route(Context& ctx, const toml::table& table, const std::vector<Service>& services,
                                 std::map<std::string, SourcePos>& seen_paths) {
     TableReader reader(ctx, table, "balancer.routes", true);
@@ -133,6 +173,10 @@ std::optional<Route> read_route(Context& ctx, const toml::table& table, const st
     auto backends = weighted ? read_backends(reader, services) : std::nullopt;
     auto strip = reader.boolean("strip_prefix");
     auto sticky = read_sticky(reader);
+    std::vector<std::string> own;
+    if (service) own.push_back(service->value);
+    for (const auto& backend : backends.value_or(std::vector<Backend>{})) own.push_back(backend.service);
+    const auto mirror = read_mirror(reader, services, own);
     bool path_ok = path && check_url_path(ctx, "path", *path);
     if (path_ok) {
         auto [first, inserted] = seen_paths.emplace(path->value, path->pos);
@@ -143,10 +187,12 @@ std::optional<Route> read_route(Context& ctx, const toml::table& table, const st
         }
     }
     bool service_ok = weighted ? backends.has_value() : service && check_route_service(ctx, *service, services);
-    if (!path_ok || !service_ok) return std::nullopt;
+    if (!path_ok || !service_ok || !mirror.ok) return std::nullopt;
     Route route{path->value, service ? service->value : std::string(), strip && strip->value};
     if (backends) route.backends = std::move(*backends);
     if (sticky) route.sticky = *sticky;
+    route.mirror = mirror.service;
+    route.mirror_percent = mirror.percent;
     return route;
 }
 

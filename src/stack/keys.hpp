@@ -20,7 +20,8 @@ inline const std::vector<std::string> health{"path", "interval", "timeout", "ret
 inline const std::vector<std::string> resources{"cpus", "memory", "gpus", "share_gpus"};
 inline const std::vector<std::string> balancer{"image",    "port",    "host_ip", "algorithm",
                                                "max_body", "timeout", "routes"};
-inline const std::vector<std::string> route{"path", "service", "strip_prefix", "backends", "sticky"};
+inline const std::vector<std::string> route{"path",   "service", "strip_prefix",  "backends",
+                                            "sticky", "mirror",  "mirror_percent"};
 inline const std::vector<std::string> backend{"service", "weight"};
 inline const std::vector<std::string> metrics{"port", "host_ip"};
 inline const std::vector<std::string> autoscale{"min", "max", "target_inflight", "scale_up_delay", "scale_down_delay"};

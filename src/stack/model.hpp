@@ -2,6 +2,7 @@
 // the planner and the renderer. No behaviour lives here.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -124,6 +125,10 @@ struct Route {
     // "" (none), "header:NAME" or "cookie:NAME": one value of it always reaches
     // the same backend service while the weights do not change.
     std::string sticky{};
+    // Shadow traffic: a copy of mirror_percent of the requests goes to this
+    // service ("" = none); its answers are discarded.
+    std::string mirror{};
+    int mirror_percent = 100;
     // The live split set by `mldeploy traffic`, when it differs from the file's;
     // kept in the balancer's stack.json only (the engine holds the state).
     std::optional<std::vector<Backend>> live{};
@@ -137,7 +142,7 @@ struct Route {
     // The route as its stack file writes it, without the live split.
     bool same_in_file(const Route& other) const {
         return path == other.path && strip_prefix == other.strip_prefix && sticky == other.sticky &&
-               file_split() == other.file_split();
+               mirror == other.mirror && mirror_percent == other.mirror_percent && file_split() == other.file_split();
     }
 };
 
@@ -174,12 +179,13 @@ struct Stack {
 
     // Whether the balancer writes one access-log line per request (metrics/access_log.hpp):
     // every feature that judges replicas by what the balancer measured needs it
-    // ([metrics], autoscaling, canary rollouts), and a weighted route, whose
-    // per-version rates `mldeploy traffic` reads from the log.
+    // ([metrics], autoscaling, canary rollouts), a weighted route, whose
+    // per-version rates `mldeploy traffic` reads from the log, and a mirror, whose
+    // candidate is judged by its own copies' answers.
     bool logs_requests() const {
         if (metrics || autoscales()) return true;
         for (const auto& r : balancer.routes)
-            if (!r.backends.empty() || r.live) return true;
+            if (!r.backends.empty() || r.live || !r.mirror.empty()) return true;
         return false;
     }
 

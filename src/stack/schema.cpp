@@ -221,26 +221,34 @@ json balancer_schema() {
                          {{"service", {{"type", "string"}, {"description", "A service of this stack."}}},
                           {"weight", integer(0, 100, "Its share of the route's requests, in percent.")}},
                          {"service", "weight"}, "A backend service and its weight.");
-    json route = table(keys::route,
-                       {{"path", patterned(url_path_pattern, "The path prefix routed to the service.")},
-                        {"service", {{"type", "string"}, {"description", "A service of this stack."}}},
-                        {"strip_prefix",
-                         {{"type", "boolean"},
-                          {"description",
-                           "Send the path to the service without the prefix: /v1/predict as "
-                           "/predict (default false)."}}},
-                        {"backends",
-                         {{"type", "array"},
-                          {"minItems", 1},
-                          {"items", std::move(backend)},
-                          {"description",
-                           "A weighted split between services (versions of a model), instead of 'service': "
-                           "weights are percents summing to 100."}}},
-                        {"sticky", patterned("(?:header:[A-Za-z0-9-]{1,64}|cookie:[A-Za-z0-9_]{1,64})",
-                                             "One value of this request header or cookie always reaches the same "
-                                             "backend service: \"header:NAME\" or \"cookie:NAME\".")}},
-                       {"path"}, "A path prefix and the service (or weighted services) it goes to.");
+    json route = table(
+        keys::route,
+        {{"path", patterned(url_path_pattern, "The path prefix routed to the service.")},
+         {"service", {{"type", "string"}, {"description", "A service of this stack."}}},
+         {"strip_prefix",
+          {{"type", "boolean"},
+           {"description",
+            "Send the path to the service without the prefix: /v1/predict as "
+            "/predict (default false)."}}},
+         {"backends",
+          {{"type", "array"},
+           {"minItems", 1},
+           {"items", std::move(backend)},
+           {"description",
+            "A weighted split between services (versions of a model), instead of 'service': "
+            "weights are percents summing to 100."}}},
+         {"sticky", patterned("(?:header:[A-Za-z0-9-]{1,64}|cookie:[A-Za-z0-9_]{1,64})",
+                              "One value of this request header or cookie always reaches the same "
+                              "backend service: \"header:NAME\" or \"cookie:NAME\".")},
+         {"mirror",
+          {{"type", "string"},
+           {"description",
+            "Shadow traffic: a copy of the route's requests goes to this service (not one of the "
+            "route's own); its answers are discarded and never slow the client."}}},
+         {"mirror_percent", integer(0, 100, "The share of requests copied to 'mirror', in percent (default 100).")}},
+        {"path"}, "A path prefix and the service (or weighted services) it goes to.");
     route["oneOf"] = json::array({{{"required", json::array({"service"})}}, {{"required", json::array({"backends"})}}});
+    route["dependencies"] = {{"mirror_percent", json::array({"mirror"})}};  // draft-07's spelling
     return table(keys::balancer,
                  {{"image", patterned(image_pattern, "The balancer's image (default docker.io/library/nginx:stable).")},
                   {"port", integer(1, 65535, "The host port the balancer publishes.")},

@@ -203,6 +203,7 @@ json to_json(const Stack& stack, bool redact) {
             route["backends"] = backends_json(r.backends);
         if (r.strip_prefix) route["strip_prefix"] = true;  // absent: stack.json stays as before
         if (!r.sticky.empty()) route["sticky"] = r.sticky;
+        if (!r.mirror.empty()) route["mirror"] = {{"service", r.mirror}, {"percent", r.mirror_percent}};
         if (r.live) route["live"] = backends_json(*r.live);
         routes.push_back(std::move(route));
     }
@@ -286,6 +287,10 @@ Stack stack_from_json(const json& j) {
         Route route{r.at("path").get<std::string>(), r.value("service", ""), r.value("strip_prefix", false)};
         if (r.contains("backends")) route.backends = backends_of(r["backends"]);
         route.sticky = r.value("sticky", "");
+        if (r.contains("mirror")) {
+            route.mirror = r["mirror"].at("service").get<std::string>();
+            route.mirror_percent = r["mirror"].at("percent").get<int>();
+        }
         if (r.contains("live")) route.live = backends_of(r["live"]);
         b.routes.push_back(std::move(route));
     }
@@ -359,6 +364,10 @@ std::string to_toml(const Stack& stack, bool redact) {
         }
         if (r.strip_prefix) route.insert("strip_prefix", true);
         if (!r.sticky.empty()) route.insert("sticky", r.sticky);
+        if (!r.mirror.empty()) {
+            route.insert("mirror", r.mirror);
+            if (r.mirror_percent != 100) route.insert("mirror_percent", r.mirror_percent);
+        }
         routes.push_back(std::move(route));
     }
     const toml::table balancer{{"balancer", toml::table{{"image", b.image},

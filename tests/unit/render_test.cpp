@@ -160,6 +160,27 @@ Case max_inflight() {
     return {"max-inflight.conf", s, {{"llm", {"10.89.0.2:8000", "10.89.0.3:8000"}}, {"llm-v2", {"10.89.0.4:8000"}}}};
 }
 
+// Shadow traffic: a plain route copying every request (prefix stripped), a
+// weighted one copying 25% with [metrics] on (the copies are logged), and a
+// mirror whose candidate has no replicas (no copies, the route unchanged).
+Case mirror() {
+    auto s = base_stack("shadow");
+    s.services = {service("a", 8000), service("b", 8000), service("slow", 8000), service("gone", 8000)};
+    stack::Route plain{"/v1", "a", true};
+    plain.mirror = "slow";
+    stack::Route split{"/", "", false};
+    split.backends = {{"a", 90}, {"b", 10}};
+    split.mirror = "slow";
+    split.mirror_percent = 25;
+    stack::Route none{"/none/", "a", false};
+    none.mirror = "gone";
+    s.balancer.routes = {plain, split, none};
+    s.metrics = stack::Metrics{9100};
+    return {"mirror.conf",
+            s,
+            {{"a", {"10.89.0.2:8000"}}, {"b", {"10.89.0.3:8000"}}, {"slow", {"10.89.0.4:8000", "10.89.0.5:8000"}}}};
+}
+
 std::vector<Case> all_cases() {
     return {one_service_two_replicas(),
             two_services_least_conn(),
@@ -169,7 +190,8 @@ std::vector<Case> all_cases() {
             strip_prefix(),
             weighted(),
             sticky(),
-            max_inflight()};
+            max_inflight(),
+            mirror()};
 }
 
 std::string read_text(const fs::path& file) {

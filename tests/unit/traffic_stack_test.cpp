@@ -89,6 +89,50 @@ TEST_SUITE("traffic: stack") {
               "stack.toml:5:16: 'max_inflight' must be between 1 and 100000, not 0");
     }
 
+    TEST_CASE("a mirror and its share are read; the share defaults to 100") {
+        auto stack =
+            load_stack_text(with_route("service = \"v1\"\nmirror = \"v2\"\nmirror_percent = 10"), "stack.toml", no_env);
+        CHECK(stack.balancer.routes.at(0).mirror == "v2");
+        CHECK(stack.balancer.routes.at(0).mirror_percent == 10);
+        CHECK(stack.logs_requests());  // the candidate is judged by its copies' answers
+        stack = load_stack_text(with_route("service = \"v1\"\nmirror = \"v2\""), "stack.toml", no_env);
+        CHECK(stack.balancer.routes.at(0).mirror_percent == 100);
+        stack = load_stack_text(with_route("service = \"v1\""), "stack.toml", no_env);
+        CHECK(stack.balancer.routes.at(0).mirror.empty());
+        CHECK_FALSE(stack.logs_requests());
+    }
+
+    TEST_CASE("mirror mistakes, each at its place") {
+        CHECK(errors_of(with_route("service = \"v1\"\nmirror = \"v3\"")) ==
+              "stack.toml:13:10: route to unknown service 'v3'; did you mean 'v1'?");
+        CHECK(errors_of(with_route("service = \"v1\"\nmirror = \"v1\"")) ==
+              "stack.toml:13:10: service 'v1' already answers this route; a mirror gets copies of requests another "
+              "service answers: name a service that is not in 'service' or 'backends'");
+        CHECK(errors_of(with_route("backends = [{ service = \"v1\", weight = 90 }, { service = \"v2\", weight = 10 "
+                                   "}]\nmirror = \"v2\""))
+                  .find("stack.toml:13:10: service 'v2' already answers this route") == 0);
+        CHECK(errors_of(with_route("service = \"v1\"\nmirror = \"v2\"\nmirror_percent = 101")) ==
+              "stack.toml:14:18: 'mirror_percent' must be between 0 and 100, not 101");
+        CHECK(errors_of(with_route("service = \"v1\"\nmirror_percent = 50")) ==
+              "stack.toml:13:18: 'mirror_percent' is the share of requests copied to 'mirror', which this route "
+              "does not have; add mirror = \"SERVICE\" or remove it");
+        CHECK(errors_of(with_route("service = \"v1\"\nmirror = \"v2\"\nmirror_percent = \"50%\""))
+                  .find("stack.toml:14:18:") == 0);
+        CHECK(errors_of(with_route("service = \"v1\"\nmirror = 2")).find("stack.toml:13:10:") == 0);
+    }
+
+    TEST_CASE("stack.json keeps the mirror; a changed mirror is a changed route") {
+        const auto stack =
+            load_stack_text(with_route("service = \"v1\"\nmirror = \"v2\"\nmirror_percent = 30"), "stack.toml", no_env);
+        const auto back = stack_from_json(to_json(stack, false));
+        CHECK(back.balancer.routes.at(0).mirror == "v2");
+        CHECK(back.balancer.routes.at(0).mirror_percent == 30);
+        CHECK(back.balancer.routes.at(0).same_in_file(stack.balancer.routes.at(0)));
+        auto changed = stack.balancer.routes.at(0);
+        changed.mirror_percent = 40;
+        CHECK_FALSE(changed.same_in_file(stack.balancer.routes.at(0)));
+    }
+
     TEST_CASE("stack.json keeps backends, sticky, max_inflight and the live split") {
         auto stack = load_stack_text(
             with_route("backends = [{ service = \"v1\", weight = 90 }, { service = \"v2\", weight = 10 }]\n"

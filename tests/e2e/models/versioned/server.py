@@ -9,6 +9,8 @@ GET  /hang?ms=N          -> waits N ms; if the client's connection closes meanwh
                             it as cancelled and stops at once (a generation the client left)
 GET  /stats              -> {"posts_dropped", "cancelled", "max_inflight"} of this replica
 GET  /healthz            -> 200 ok
+Env DELAY_MS=N adds N ms to every model answer, and STATUS=C answers them with C:
+a slow or failing version (the candidate of a mirror, a bad canary).
 """
 import json
 import os
@@ -20,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 VERSION = os.environ.get("VERSION", "unknown")
+DELAY_MS = int(os.environ.get("DELAY_MS", "0"))
+STATUS = int(os.environ.get("STATUS", "200"))
 HOSTNAME = socket.gethostname()
 LOCK = threading.Lock()
 STATS = {"posts_dropped": 0, "cancelled": 0, "max_inflight": 0}
@@ -58,7 +62,7 @@ class Handler(BaseHTTPRequestHandler):
         global INFLIGHT
         url = urlsplit(self.path)
         query = parse_qs(url.query)
-        ms = int(query.get("ms", ["0"])[0])
+        ms = int(query.get("ms", ["0"])[0]) + DELAY_MS
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
@@ -89,7 +93,7 @@ class Handler(BaseHTTPRequestHandler):
                     time.sleep(0.05)
             elif ms:
                 time.sleep(ms / 1000)
-            self.answer(200, {"version": VERSION, "replica": HOSTNAME, "inflight": now})
+            self.answer(STATUS, {"version": VERSION, "replica": HOSTNAME, "inflight": now})
         finally:
             with LOCK:
                 INFLIGHT -= 1
