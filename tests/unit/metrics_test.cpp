@@ -41,6 +41,18 @@ TEST_SUITE("metrics") {
         CHECK(r->attempts[0].start == doctest::Approx(1000.26));
     }
 
+    TEST_CASE("a mirror's copy, logged by the shadow server, is the candidate's own request") {
+        // nginx's line for the copy's subrequest: the candidate's upstream, replica,
+        // status and time (render/nginx_mirror.cpp), not the client's.
+        auto r = parse_access_line(line(70, 2.004, 500, "10.0.0.9:8000", "500", "2.003", "mldeploy_recs-v2"));
+        REQUIRE(r);
+        CHECK(r->service == "recs-v2");
+        CHECK(r->status == 500);
+        REQUIRE(r->attempts.size() == 1);
+        CHECK(r->attempts[0].code == 500);
+        CHECK(r->attempts[0].seconds == doctest::Approx(2.003));
+    }
+
     TEST_CASE("a retried request lists each try, in order, ending with the request") {
         auto r = parse_access_line(line(50, 1.5, 200, "10.0.0.2:5000, 10.0.0.3:5000", "502, 200", "1.000, 0.400"));
         REQUIRE(r);
