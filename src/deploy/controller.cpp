@@ -1,6 +1,7 @@
 #include "deploy/controller.hpp"
 
 #include "deploy/errors.hpp"
+#include "deploy/probe.hpp"
 #include "plan/labels.hpp"
 #include "plan/specs.hpp"
 #include "util/sha256.hpp"
@@ -158,7 +159,57 @@ engine::ContainerSpec controller_spec(const stack::Stack& stack, const std::stri
     return spec;
 }
 
-void sync_controller(engine::Engine& engine, const stack::Stack& stack, util::Output& out) {
+std::string metrics_url(const stack::Metrics& metrics) {
+    std::string host = metrics.host_ip;
+    if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+    if (host == "::") host = "::1";
+    return http_url(host, metrics.port, "/metrics");
+}
+
+namespace {
+
+// A real GET from the host, for when up passes no prober.
+class DirectGet : public Prober {
+public:
+    ProbeResult container_get(const std::string& address, int port, const std::string& path,
+                              std::chrono::milliseconds timeout) override {
+        return http_get(http_url(address, port, path), timeout);
+    }
+    ProbeResult host_get(const std::string& url, std::chrono::milliseconds timeout) override {
+        return http_get(url, timeout);
+    }
+};
+
+// Polls /metrics until it answers 200; a published port may accept (docker-proxy,
+// rootlessport) before the agent listens, so only an HTTP answer counts.
+void wait_until_serving(engine::Engine& engine, const std::string& id, const std::string& name, const std::string& url,
+                        const ControllerWait& wait, util::Output& out) {
+    DirectGet direct;
+    Prober& prober = wait.prober ? *wait.prober : direct;
+    Clock& clock = wait.clock ? *wait.clock : system_clock();
+    const auto deadline = clock.now() + wait.budget;
+    ProbeResult last;
+    for (;;) {
+        last = prober.host_get(url, std::chrono::milliseconds(1000));
+        if (last.status == 200) return;
+        if (clock.now() >= deadline) break;
+        clock.sleep_for(std::chrono::milliseconds(100));
+    }
+    std::string said = last.status ? fmt::format("HTTP {}", last.status) : last.error;
+    std::string logs;
+    try {
+        engine.logs(id, engine::Engine::LogOptions{false, 10, std::nullopt, false},
+                    [&](engine::LogStream, std::string_view line) { logs += "\n    " + std::string(line); });
+    } catch (const std::exception&) {
+        // The warning below stands without the log lines.
+    }
+    out.warn(fmt::format("controller {} does not answer on {} yet ({}); `mldeploy logs {}` shows why{}", name, url,
+                         said, name, logs.empty() ? "" : ". Its last lines:" + logs));
+}
+
+}  // namespace
+
+void sync_controller(engine::Engine& engine, const stack::Stack& stack, util::Output& out, const ControllerWait& wait) {
     const auto existing =
         engine.list_containers({{plan::label::stack, stack.name}, {plan::label::role, plan::label::role_controller}});
     if (!needs_controller(stack)) {
@@ -193,10 +244,11 @@ void sync_controller(engine::Engine& engine, const stack::Stack& stack, util::Ou
         engine.remove_container(id);
         throw;
     }
-    if (stack.metrics)
+    if (stack.metrics) {
+        wait_until_serving(engine, id, spec.name, metrics_url(*stack.metrics), wait, out);
         out.done(fmt::format("controller {} serves http://{}:{}/metrics", spec.name, stack.metrics->host_ip,
                              stack.metrics->port));
-    else
+    } else
         out.done(fmt::format("controller {} autoscales", spec.name));
 }
 

@@ -10,6 +10,8 @@
 // whatever C library the base image has (docs/architecture.md).
 #pragma once
 
+#include "deploy/clock.hpp"
+#include "deploy/prober.hpp"
 #include "engine/engine.hpp"
 #include "stack/model.hpp"
 #include "util/output.hpp"
@@ -48,8 +50,23 @@ std::string ensure_agent_image(engine::Engine& engine, const std::string& base_i
 engine::ContainerSpec controller_spec(const stack::Stack& stack, const std::string& image, const std::string& image_id,
                                       const std::string& engine_socket);
 
+// What the wait for a new controller's /metrics uses: injected so that unit tests
+// run it on a fake clock and prober; null means the real ones.
+struct ControllerWait {
+    Prober* prober = nullptr;
+    Clock* clock = nullptr;
+    std::chrono::milliseconds budget{20000};
+};
+
 // After `up`: with [metrics] or autoscale, the controller runs as controller_spec says (made
-// or replaced when missing, stopped or different); without, none is left.
-void sync_controller(engine::Engine& engine, const stack::Stack& stack, util::Output& out);
+// or replaced when missing, stopped or different); without, none is left. A controller it
+// started with [metrics] is waited for until /metrics answers on the host (within
+// `wait.budget`; else a warning with the controller's last log lines), so that once `up`
+// has returned the figures can be read.
+void sync_controller(engine::Engine& engine, const stack::Stack& stack, util::Output& out,
+                     const ControllerWait& wait = {});
+
+// The URL of [metrics] as this host reaches it (a wildcard host_ip is reached on loopback).
+std::string metrics_url(const stack::Metrics& metrics);
 
 }  // namespace mldeploy::deploy
