@@ -69,6 +69,23 @@ struct Autoscale {
     SourcePos pos;                    // of the table
 };
 
+// [services.X.rollout]: how `up` replaces the replicas of a service whose image
+// or config changed (docs/traffic.md#canary-rollouts). rolling: one replica at a
+// time, health-gated. canary: the new version starts beside the old, takes
+// `steps` percents of the service's traffic in turn, and each step is judged from
+// what the balancer measured for it; a crossed threshold rolls it all back.
+struct Rollout {
+    std::string strategy = "rolling";     // rolling | canary
+    std::vector<int> steps{10, 50, 100};  // canary: rising percents, the last 100
+    Millis pause{30000};                  // canary: time at each step while the new version is watched
+    double max_error_rate = 0.01;         // canary: the new version's share of 5xx answers, 0..1
+    std::optional<Millis> max_p95;        // canary: its p95 latency at most; nullopt: not judged
+    int min_requests = 20;                // canary: answers it must give in a step before it is judged
+    SourcePos pos;                        // of the table
+
+    bool canary() const { return strategy == "canary"; }
+};
+
 struct Service {
     std::string name;
     std::optional<Build> build;
@@ -90,6 +107,9 @@ struct Service {
     // nullopt: `replicas` is fixed. With it, `replicas` is only the count of a
     // first `up`; after that the autoscaler (and `scale`) set it.
     std::optional<Autoscale> autoscale;
+    // nullopt: the rolling default.
+    std::optional<Rollout> rollout;
+    bool canary() const { return rollout && rollout->canary(); }
     SourcePos pos;  // of the [services.<name>] table
 };
 
@@ -184,6 +204,8 @@ struct Stack {
     // candidate is judged by its own copies' answers.
     bool logs_requests() const {
         if (metrics || autoscales()) return true;
+        for (const auto& s : services)
+            if (s.canary()) return true;
         for (const auto& r : balancer.routes)
             if (!r.backends.empty() || r.live || !r.mirror.empty()) return true;
         return false;
