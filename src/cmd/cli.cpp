@@ -118,6 +118,8 @@ int run_cli(int argc, char** argv) {
         return 2;
     } catch (const engine::EngineError& e) {
         return report(e, 1);
+    } catch (const deploy::Interrupted& e) {
+        return report(e, 130);  // 128 + SIGINT: undone, then stopped as asked
     } catch (const deploy::DeployError& e) {
         return report(e, 1);
     } catch (const std::exception& e) {

@@ -133,10 +133,15 @@ std::string deployed_stack_json(const stack::Stack& stack) {
 }
 
 BalancerFiles balancer_files(const stack::Stack& stack, const render::ReplicaAddresses& addresses) {
+    return balancer_files(stack, stack, addresses);
+}
+
+BalancerFiles balancer_files(const stack::Stack& stack, const stack::Stack& routed,
+                             const render::ReplicaAddresses& addresses) {
     BalancerFiles files;
     files.stack_json = deployed_stack_json(stack);
     files.fingerprint = render::stack_fingerprint_of(files.stack_json);
-    files.config = render::render_nginx_config(stack, addresses, files.fingerprint);
+    files.config = render::render_nginx_config(routed, addresses, files.fingerprint);
     files.marker = render::drain_marker_of(files.config).value_or("");
     return files;
 }

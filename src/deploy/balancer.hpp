@@ -30,6 +30,10 @@ struct BalancerFiles {
 
 // The files for `stack` with `addresses` taking traffic.
 BalancerFiles balancer_files(const stack::Stack& stack, const render::ReplicaAddresses& addresses);
+// The same, routed by `routed` (a canary's routing, plan/canary.hpp) while
+// stack.json keeps `stack`: a later command never sees the canary's service.
+BalancerFiles balancer_files(const stack::Stack& stack, const stack::Stack& routed,
+                             const render::ReplicaAddresses& addresses);
 
 // The stack as the balancer keeps it (stack.json): the resolved stack with
 // replica counts as in its file, and no env or build-arg values: those stay in

@@ -12,4 +12,11 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Ctrl-C or SIGTERM stopped the work after it was undone (a canary rolled
+// back): the command exits 130.
+class Interrupted : public DeployError {
+public:
+    using DeployError::DeployError;
+};
+
 }  // namespace mldeploy::deploy

@@ -2,9 +2,13 @@
 
 #include "deploy/errors.hpp"
 #include "deploy/health_hint.hpp"
+#include "plan/canary.hpp"
 #include "plan/gpus.hpp"
 #include "plan/labels.hpp"
 #include "plan/specs.hpp"
+
+#include "util/interrupt.hpp"
+#include "util/units.hpp"
 
 #include <fmt/format.h>
 
@@ -23,6 +27,9 @@ constexpr auto kCrashCheckInterval = std::chrono::milliseconds(400);
 constexpr auto kNoHealthBudget = std::chrono::seconds(30);
 // How long a drained replica gets to exit on SIGTERM before it is killed.
 constexpr int kStopTimeoutS = 10;
+// A canary step reads the balancer's log this often, and says where it stands this often.
+constexpr auto kCanaryPollInterval = std::chrono::milliseconds(2000);
+constexpr auto kCanaryNoteInterval = std::chrono::seconds(10);
 
 std::string state_word(const engine::ContainerDetails& d) { return d.state.empty() ? "unknown" : d.state; }
 
@@ -60,6 +67,9 @@ Executor::Executor(engine::Engine& engine, const stack::Stack& stack, util::Outp
       own_prober_(with.prober ? nullptr
                               : std::make_unique<HealthProber>(engine, [this] { return balancer_for_probes(); })),
       prober_(with.prober ? *with.prober : *own_prober_),
+      own_meter_(with.meter ? nullptr : std::make_unique<LogMeter>(engine, stack)),
+      meter_(with.meter ? *with.meter : *own_meter_),
+      interrupted_(with.interrupted ? with.interrupted : [] { return util::InterruptScope::requested() != 0; }),
       balancer_(engine, prober_, clock_, out, stack),
       host_gpus_(plan::asks_for_gpus(stack) ? engine.gpus() : engine::GpuInventory{}) {}
 
@@ -86,6 +96,7 @@ BalancerFiles Executor::files() {
         std::lock_guard lock(members_mutex_);
         for (const auto& [slot, member] : members_) addresses[slot.first].push_back(member.address);
     }
+    if (routing_) return balancer_files(stack_, *routing_, addresses);
     return balancer_files(stack_, addresses);
 }
 
@@ -453,6 +464,153 @@ void Executor::replace_service(const std::vector<plan::Replacement>& replacement
     }
 }
 
+std::optional<std::string> Executor::canary_step(const stack::Service& service, std::size_t step, int percent) {
+    const auto& rollout = *service.rollout;
+    const auto next = plan::canary_service_name(service.name);
+    routing_ = plan::canary_routing(stack_, service.name, percent);
+    sync();
+    meter_.restart();
+    const auto started = clock_.now();
+    auto last_note = started;
+    out_.step(fmt::format("canary of {}: step {} of {}, {}% of its traffic on the new version (watched for {})",
+                          service.name, step, rollout.steps.size(), percent, util::format_duration(rollout.pause)));
+    for (;;) {
+        if (interrupted_()) return std::string("interrupted");
+        const auto figures = meter_.figures(next);
+        const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started);
+        const auto judged = judge_step(rollout, figures, elapsed);
+        if (judged.verdict == StepVerdict::failed)
+            return fmt::format("at step {} ({}%), {}", step, percent, judged.why);
+        if (judged.verdict == StepVerdict::passed) {
+            out_.done(fmt::format("step {} ({}%) passed: {}", step, percent, figures_text(rollout, figures)));
+            return std::nullopt;
+        }
+        if (clock_.now() - last_note >= kCanaryNoteInterval) {
+            last_note = clock_.now();
+            out_.note(fmt::format("{}% for {}s: {}", percent,
+                                  std::chrono::duration_cast<std::chrono::seconds>(elapsed).count(),
+                                  figures_text(rollout, figures)));
+        }
+        clock_.sleep_for(kCanaryPollInterval);
+    }
+}
+
+void Executor::canary_service(const std::vector<plan::Replacement>& replacements, const std::string& image_id) {
+    const auto& service = *stack_.find_service(replacements.front().slot.service);
+    const auto next = plan::canary_service_name(service.name);
+    const auto drain = replacements.front().drain;
+    // Ctrl-C and SIGTERM from here on roll the canary back before `up` stops.
+    util::InterruptScope interrupt_scope;
+    out_.step(fmt::format("canary of {}: starting {} replica(s) of the new version beside the old", service.name,
+                          replacements.size()));
+
+    // The new version's replicas, named <name>-next until they take over.
+    std::map<int, Member> fresh;
+    std::mutex fresh_mutex;
+    std::vector<std::function<void()>> starts;
+    for (const auto& r : replacements) {
+        starts.push_back([&, r] {
+            const auto canonical = plan::replica_name(stack_, r.slot.service, r.slot.replica);
+            const auto name = r.old.name == canonical ? canonical + "-next" : canonical;
+            auto member = start_replica(service, r.slot.replica, name, image_id);
+            std::lock_guard lock(fresh_mutex);
+            fresh[r.slot.replica] = std::move(member);
+        });
+    }
+    const auto remove_fresh = [&] {
+        std::vector<std::string> addresses;
+        {
+            std::lock_guard lock(members_mutex_);
+            for (const auto& [replica, member] : fresh) {
+                members_.erase({next, replica});
+                addresses.push_back(member.address);
+                started_.erase(member.id);
+            }
+        }
+        routing_.reset();
+        sync(Drain{addresses, drain});
+        for (const auto& [replica, member] : fresh) stop_and_remove(member.id, member.name);
+    };
+    try {
+        run_all(std::move(starts));
+    } catch (const std::exception& e) {
+        remove_fresh();
+        throw DeployError(
+            fmt::format("the canary of service {} failed: a replica of the new version did not become "
+                        "ready: {}\n  no request reached the new version: the version that ran before "
+                        "still serves",
+                        service.name, e.what()));
+    }
+    {
+        std::lock_guard lock(members_mutex_);
+        for (const auto& [replica, member] : fresh) members_[{next, replica}] = member;
+    }
+
+    std::optional<std::string> failure;
+    const auto& steps = service.rollout->steps;
+    for (std::size_t i = 0; i < steps.size() && !failure; ++i) {
+        try {
+            failure = canary_step(service, i + 1, steps[i]);
+        } catch (...) {
+            // An engine failure mid-canary: every request back on the old version first.
+            try {
+                remove_fresh();
+            } catch (const std::exception& e) {
+                out_.warn(fmt::format("removing the new version of {}: {}", service.name, e.what()));
+            }
+            throw;
+        }
+    }
+    if (failure) {
+        const bool interrupted = *failure == "interrupted";
+        out_.step(fmt::format("canary of {} {}: moving every request back to the version that ran before", service.name,
+                              interrupted ? "interrupted" : "failed"));
+        remove_fresh();
+        out_.done(fmt::format("{} serves on the version that ran before; the new version was drained and removed",
+                              service.name));
+        if (interrupted)
+            throw Interrupted(
+                fmt::format("the canary of service {} was interrupted and rolled back: the version "
+                            "that ran before serves every request",
+                            service.name));
+        throw DeployError(
+            fmt::format("the canary of service {} failed {}\n  rolled back: the version that ran "
+                        "before serves every request; the new version was drained and removed",
+                        service.name, *failure));
+    }
+
+    // Passed: the new version takes each slot, the old drains and goes.
+    out_.step(fmt::format("canary of {} passed every step: the new version takes over", service.name));
+    std::vector<std::string> old_addresses;
+    std::vector<Member> olds;
+    {
+        std::lock_guard lock(members_mutex_);
+        for (const auto& r : replacements) {
+            const auto it = members_.find({r.slot.service, r.slot.replica});
+            if (it != members_.end()) {
+                old_addresses.push_back(it->second.address);
+                olds.push_back(it->second);
+            }
+            members_.erase({next, r.slot.replica});
+            members_[{r.slot.service, r.slot.replica}] = fresh.at(r.slot.replica);
+        }
+    }
+    routing_.reset();
+    sync(Drain{old_addresses, drain});
+    for (const auto& old : olds) stop_and_remove(old.id, old.name);
+    for (const auto& r : replacements) {
+        const auto canonical = plan::replica_name(stack_, r.slot.service, r.slot.replica);
+        auto& member = fresh.at(r.slot.replica);
+        if (member.name != canonical) {
+            engine_.rename_container(member.id, canonical);
+            member.name = canonical;
+            std::lock_guard lock(members_mutex_);
+            members_[{r.slot.service, r.slot.replica}].name = canonical;
+        }
+    }
+    out_.done(fmt::format("{} runs the new version on {} replica(s)", service.name, replacements.size()));
+}
+
 void Executor::start_balancer(const std::string& image_id) {
     auto spec = plan::balancer_spec(stack_, image_id);
     out_.step(fmt::format("starting balancer {} on {}:{}", spec.name, stack_.balancer.host_ip, stack_.balancer.port));
@@ -590,8 +748,16 @@ void Executor::apply(const plan::Plan& plan, const plan::Observed& observed, con
     std::map<std::string, std::vector<plan::Replacement>> by_service;
     for (const auto& r : plan.replace) by_service[r.slot.service].push_back(r);
     for (const auto& service : stack_.services)
-        if (auto it = by_service.find(service.name); it != by_service.end())
-            replace_service(it->second, images.services.at(service.name));
+        if (auto it = by_service.find(service.name); it != by_service.end()) {
+            const auto& replacements = it->second;
+            // A canary needs the old version serving beside it; a restart is no new version.
+            const bool canary = service.canary() && std::all_of(replacements.begin(), replacements.end(),
+                                                                [](auto& r) { return r.old.running() && !r.restart; });
+            if (canary)
+                canary_service(replacements, images.services.at(service.name));
+            else
+                replace_service(replacements, images.services.at(service.name));
+        }
 
     // Nothing else changed, but the balancer may still list stale addresses
     // (a replica restarted by the engine, a config written by an older run).

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "deploy/balancer.hpp"
+#include "deploy/canary.hpp"
 #include "deploy/clock.hpp"
 #include "deploy/health_probe.hpp"
 #include "deploy/prober.hpp"
@@ -29,8 +30,14 @@ namespace mldeploy::deploy {
 // What the executor works with besides the engine; null members: the real ones
 // (the system clock, HTTP from this host or inside the balancer).
 struct Collaborators {
+    // NOLINTNEXTLINE(google-explicit-constructor): `{}` and `{&clock, &prober}` are how callers write it
+    Collaborators(Clock* c = nullptr, Prober* p = nullptr, VersionMeter* m = nullptr, std::function<bool()> i = {})
+        : clock(c), prober(p), meter(m), interrupted(std::move(i)) {}
     Clock* clock = nullptr;
     Prober* prober = nullptr;
+    VersionMeter* meter = nullptr;  // a canary's figures; null: the balancer's access log
+    // Whether Ctrl-C or SIGTERM came during a canary; null: the process's signals.
+    std::function<bool()> interrupted;
 };
 
 // The image ids a plan was made with: service name -> id, and the balancer's.
@@ -57,6 +64,11 @@ private:
     void remove_leaving(const plan::Plan& plan);
     void start_new_replicas(const plan::Plan& plan, const ImageIds& images);
     void replace_service(const std::vector<plan::Replacement>& replacements, const std::string& image_id);
+    // [rollout] strategy = "canary": the new version beside the old, judged step by step.
+    void canary_service(const std::vector<plan::Replacement>& replacements, const std::string& image_id);
+    // One step of a canary: `percent` of the service's traffic on the new
+    // version until the judge passes or fails it. Returns the failure, if any.
+    std::optional<std::string> canary_step(const stack::Service& service, std::size_t step, int percent);
     void start_balancer(const std::string& image_id);
     void replace_balancer(const plan::ObservedContainer& old, const std::string& image_id);
     void check_started_still_run();
@@ -81,6 +93,11 @@ private:
     Clock& clock_;
     std::unique_ptr<HealthProber> own_prober_;
     Prober& prober_;
+    std::unique_ptr<LogMeter> own_meter_;
+    VersionMeter& meter_;
+    std::function<bool()> interrupted_;
+    // During a canary: the stack the balancer routes by (plan/canary.hpp).
+    std::optional<stack::Stack> routing_;
     Balancer balancer_;
     engine::GpuInventory host_gpus_;  // read once, when a service asks for a GPU count
 

@@ -39,10 +39,34 @@ inline stack::Stack demo_stack(int replicas = 2) {
     return s;
 }
 
+// A canary's figures, scripted: `script(step, call)` answers the call-th
+// figures() (from 1) of the step-th restart() (from 1); by default a good
+// version with plenty of traffic.
+class FakeMeter : public deploy::VersionMeter {
+public:
+    std::function<deploy::StepFigures(int step, int call)> script = [](int, int) {
+        return deploy::StepFigures{100, 0, 0.010};
+    };
+    void restart() override {
+        ++steps;
+        calls = 0;
+    }
+    deploy::StepFigures figures(const std::string& service) override {
+        asked.push_back(service);
+        return script(steps, ++calls);
+    }
+    int steps = 0;
+    int calls = 0;
+    std::vector<std::string> asked;
+};
+
 struct World {
     FakeClock clock;
     FakeEngine engine{&clock};
     FakeProber prober{engine};
+    FakeMeter meter;
+    // Whether a canary sees Ctrl-C at its next look; set by a test's meter script.
+    bool interrupt = false;
     util::Output out{util::Output::Level::quiet, false};
 
     World() {
@@ -51,7 +75,8 @@ struct World {
     }
 
     deploy::Session session(const stack::Stack& stack, deploy::SessionOptions options = {}) {
-        return deploy::Session(engine, stack, out, std::move(options), deploy::Collaborators{&clock, &prober});
+        return deploy::Session(engine, stack, out, std::move(options),
+                               deploy::Collaborators{&clock, &prober, &meter, [this] { return interrupt; }});
     }
 
     // `up`: plan, then apply.

@@ -11,9 +11,12 @@ GET  /stats              -> {"posts_dropped", "cancelled", "max_inflight"} of th
 GET  /healthz            -> 200 ok
 Env DELAY_MS=N adds N ms to every model answer, and STATUS=C answers them with C:
 a slow or failing version (the candidate of a mirror, a bad canary).
+Env ERROR_PERCENT=P answers about P% of the model answers with 500 instead (a
+version with an error rate).
 """
 import json
 import os
+import random
 import select
 import socket
 import threading
@@ -24,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 VERSION = os.environ.get("VERSION", "unknown")
 DELAY_MS = int(os.environ.get("DELAY_MS", "0"))
 STATUS = int(os.environ.get("STATUS", "200"))
+ERROR_PERCENT = float(os.environ.get("ERROR_PERCENT", "0"))
 HOSTNAME = socket.gethostname()
 LOCK = threading.Lock()
 STATS = {"posts_dropped": 0, "cancelled": 0, "max_inflight": 0}
@@ -93,7 +97,8 @@ class Handler(BaseHTTPRequestHandler):
                     time.sleep(0.05)
             elif ms:
                 time.sleep(ms / 1000)
-            self.answer(STATUS, {"version": VERSION, "replica": HOSTNAME, "inflight": now})
+            failed = ERROR_PERCENT and random.random() * 100 < ERROR_PERCENT
+            self.answer(500 if failed else STATUS, {"version": VERSION, "replica": HOSTNAME, "inflight": now})
         finally:
             with LOCK:
                 INFLIGHT -= 1
