@@ -6,11 +6,13 @@
 #include "cmd/commands.hpp"
 #include "cmd/swarm_target.hpp"
 #include "deploy/stack_state.hpp"
+#include "plan/canary.hpp"
 #include "plan/traffic.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 namespace mldeploy::cmd {
@@ -31,9 +33,28 @@ std::string seconds_text(double s) {
     return fmt::format("{:.2f}s", s);
 }
 
+nlohmann::json figures_json(const metrics::WindowStats& w) {
+    return {
+        {"requests", w.requests},
+        {"requests_per_second", w.rate},
+        {"errors", w.errors},
+        {"error_rate", w.requests == 0 ? 0.0 : static_cast<double>(w.errors) / static_cast<double>(w.requests)},
+        {"p95_seconds", w.p95},
+    };
+}
+
 nlohmann::json route_json(const stack::Route& route, const deploy::TrafficWindow& window) {
     const auto file = route.file_split();
-    const auto split = route.split();
+    auto split = route.split();
+    // A canary in progress (`up`): its new version answers as <service>.canary,
+    // a backend the kept stack does not name. Shown beside its service.
+    std::vector<stack::Backend> shown;
+    for (const auto& b : split) {
+        shown.push_back(b);
+        if (window.services.contains(plan::canary_service_name(b.service)))
+            shown.push_back({plan::canary_service_name(b.service), -1});
+    }
+    split = shown;
     std::uint64_t total = 0;
     for (const auto& b : split)
         if (auto it = window.services.find(b.service); it != window.services.end()) total += it->second.requests;
@@ -42,19 +63,26 @@ nlohmann::json route_json(const stack::Route& route, const deploy::TrafficWindow
         const auto& b = split[i];
         const auto it = window.services.find(b.service);
         const auto w = it == window.services.end() ? metrics::WindowStats{} : it->second;
-        backends.push_back({
-            {"service", b.service},
-            {"weight", b.weight},
-            {"file_weight", i < file.size() ? file[i].weight : 0},
-            {"requests", w.requests},
-            {"requests_per_second", w.rate},
-            {"share", total == 0 ? 0.0 : static_cast<double>(w.requests) / static_cast<double>(total)},
-            {"errors", w.errors},
-            {"error_rate", w.requests == 0 ? 0.0 : static_cast<double>(w.errors) / static_cast<double>(w.requests)},
-            {"p95_seconds", w.p95},
-        });
+        auto backend = figures_json(w);
+        backend["service"] = b.service;
+        backend["canary"] = b.weight < 0;  // the new version of a canary rollout: its weight is up's
+        backend["weight"] = std::max(0, b.weight);
+        const auto in_file = std::find_if(file.begin(), file.end(), [&](auto& f) { return f.service == b.service; });
+        backend["file_weight"] = in_file == file.end() ? 0 : in_file->weight;
+        backend["share"] = total == 0 ? 0.0 : static_cast<double>(w.requests) / static_cast<double>(total);
+        backends.push_back(backend);
     }
-    return {{"path", route.path}, {"live", route.live.has_value()}, {"sticky", route.sticky}, {"backends", backends}};
+    nlohmann::json answer{
+        {"path", route.path}, {"live", route.live.has_value()}, {"sticky", route.sticky}, {"backends", backends}};
+    // The mirror's candidate: its own answers to the copies (discarded), beside the primary's.
+    if (!route.mirror.empty()) {
+        const auto it = window.services.find(route.mirror);
+        auto mirror = figures_json(it == window.services.end() ? metrics::WindowStats{} : it->second);
+        mirror["service"] = route.mirror;
+        mirror["percent"] = route.mirror_percent;
+        answer["mirror"] = mirror;
+    }
+    return answer;
 }
 
 std::string route_table(const nlohmann::json& r) {
@@ -68,10 +96,20 @@ std::string route_table(const nlohmann::json& r) {
         const int file = b.at("file_weight");
         text += fmt::format("\n  {:<20} {:>16} {:>9} {:>8.1f} {:>6.1f}% {:>5.1f}% {:>8}",
                             b.at("service").get<std::string>(),
-                            weight == file ? fmt::format("{}%", weight) : fmt::format("{}% (file {}%)", weight, file),
+                            b.at("canary").get<bool>() ? std::string("canary")
+                            : weight == file           ? fmt::format("{}%", weight)
+                                                       : fmt::format("{}% (file {}%)", weight, file),
                             b.at("requests").get<std::uint64_t>(), b.at("requests_per_second").get<double>(),
                             b.at("share").get<double>() * 100, b.at("error_rate").get<double>() * 100,
                             seconds_text(b.at("p95_seconds").get<double>()));
+    }
+    if (r.contains("mirror")) {
+        const auto& m = r.at("mirror");
+        text +=
+            fmt::format("\n  {:<20} {:>16} {:>9} {:>8.1f} {:>7} {:>5.1f}% {:>8}  (copies; its answers are discarded)",
+                        m.at("service").get<std::string>(), fmt::format("mirror {}%", m.at("percent").get<int>()),
+                        m.at("requests").get<std::uint64_t>(), m.at("requests_per_second").get<double>(), "-",
+                        m.at("error_rate").get<double>() * 100, seconds_text(m.at("p95_seconds").get<double>()));
     }
     return text;
 }

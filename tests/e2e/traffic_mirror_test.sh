@@ -118,6 +118,16 @@ echo "  top: p50 of the candidate ${slow_p50}s, of the primary ${a_p50}s"
 check "top shows the candidate's own latency (its 2 s), beside the primary's" \
   awk -v s="$slow_p50" -v a="$a_p50" 'BEGIN {exit !(s >= 1.5 && s > 10 * a)}'
 
+tr=$("$MLDEPLOY" traffic --route /mirror --window 60 --format json 2>&1)
+tr_svc=$(jq -r '.routes[0].mirror.service' <<<"$tr" 2>/dev/null)
+tr_req=$(jq -r '.routes[0].mirror.requests' <<<"$tr" 2>/dev/null)
+tr_p95=$(jq -r '.routes[0].mirror.p95_seconds' <<<"$tr" 2>/dev/null)
+tr_a95=$(jq -r '.routes[0].backends[0].p95_seconds' <<<"$tr" 2>/dev/null)
+echo "  traffic: the candidate $tr_svc answered $tr_req copies, p95 ${tr_p95}s; the primary's p95 ${tr_a95}s"
+check "traffic shows the mirror's candidate with its own latency beside the primary's" \
+  awk -v s="$tr_svc" -v n="$tr_req" -v p="$tr_p95" -v a="$tr_a95" 'BEGIN {exit !(s == "slow" && n > 0 && p >= 1.5 && p > 10 * a)}'
+check "traffic's table has the candidate's row" contains "$("$MLDEPLOY" traffic --route /mirror 2>&1)" "slow .*mirror 100%.*copies; its answers are discarded"
+
 # 2. A failing candidate at mirror_percent 50: the client never sees its 500s.
 hey -n $N -c 5 -q 40 -t 30 "$BASE/half/predict" >half.out 2>&1 || true
 read -r total_half bad_half < <(hey_counts half.out)
