@@ -11,9 +11,9 @@ namespace mldeploy::stack::keys {
 
 inline const std::vector<std::string> top_level{"name", "target", "network", "services", "balancer", "jobs", "metrics"};
 inline const std::vector<std::string> network{"name"};
-inline const std::vector<std::string> service{"build", "image",        "port",     "replicas", "command",
-                                              "env",   "volumes",      "restart",  "health",   "resources",
-                                              "drain", "max_inflight", "autoscale"};
+inline const std::vector<std::string> service{"build", "image",        "port",      "replicas", "command",
+                                              "env",   "volumes",      "restart",   "health",   "resources",
+                                              "drain", "max_inflight", "autoscale", "rollout"};
 inline const std::vector<std::string> job{"build", "image", "command", "env", "volumes", "resources", "timeout"};
 inline const std::vector<std::string> build{"context", "dockerfile", "args"};
 inline const std::vector<std::string> health{"path", "interval", "timeout", "retries", "start_period"};
@@ -25,6 +25,12 @@ inline const std::vector<std::string> route{"path",   "service", "strip_prefix",
 inline const std::vector<std::string> backend{"service", "weight"};
 inline const std::vector<std::string> metrics{"port", "host_ip"};
 inline const std::vector<std::string> autoscale{"min", "max", "target_inflight", "scale_up_delay", "scale_down_delay"};
+inline const std::vector<std::string> rollout{"strategy",       "steps",   "pause",
+                                              "max_error_rate", "max_p95", "min_requests"};
+// The keys of a rollout that only a canary reads.
+inline const std::vector<std::string> canary_only{"steps", "pause", "max_error_rate", "max_p95", "min_requests"};
+inline const std::vector<std::string> rollout_strategies{"rolling", "canary"};
+inline constexpr int max_min_requests = 1000000;
 
 inline const std::vector<std::string> targets{"engine", "swarm"};
 inline const std::vector<std::string> restart_policies{"no", "on-failure", "always", "unless-stopped"};

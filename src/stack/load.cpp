@@ -135,6 +135,28 @@ Stack read_stack(Context& ctx, const toml::table& root) {
                           fmt::format("[services.{}.autoscale] needs target = \"engine\": on a swarm, scale with "
                                       "`mldeploy scale` (the swarm keeps the count)",
                                       s.name));
+    for (const auto& s : stack.services) {
+        if (!s.canary()) continue;
+        const auto where = s.rollout->pos;
+        if (stack.target == "swarm")
+            ctx.error(where, fmt::format("[services.{}.rollout] strategy = \"canary\" needs target = \"engine\": "
+                                         "Swarm rolls a service's update itself; use strategy = \"rolling\"",
+                                         s.name));
+        if (s.autoscale)
+            ctx.error(where, fmt::format("[services.{}.rollout] strategy = \"canary\" with autoscale is not "
+                                         "supported yet (the autoscaler would scale the two versions as one); use "
+                                         "strategy = \"rolling\" or remove [services.{}.autoscale]",
+                                         s.name, s.name));
+        const bool routed =
+            std::any_of(stack.balancer.routes.begin(), stack.balancer.routes.end(), [&](const Route& r) {
+                const auto split = r.file_split();
+                return std::any_of(split.begin(), split.end(), [&](const Backend& b) { return b.service == s.name; });
+            });
+        if (!routed)
+            ctx.error(where, fmt::format("service {} has a canary rollout but no route sends it traffic: a canary "
+                                         "needs traffic to judge; route to it or use strategy = \"rolling\"",
+                                         s.name));
+    }
     return stack;
 }
 

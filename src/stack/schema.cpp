@@ -159,6 +159,31 @@ json autoscale_schema() {
         "the stack's controller.");
 }
 
+json rollout_schema() {
+    return table(
+        keys::rollout,
+        {{"strategy", one_of(keys::rollout_strategies,
+                             "rolling (default): one replica at a time, health-gated; canary: the new version "
+                             "beside the old, judged step by step from what the balancer measured.")},
+         {"steps",
+          {{"type", "array"},
+           {"items", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}},
+           {"minItems", 1},
+           {"description",
+            "canary: rising percents of the service's traffic on the new version, the last 100 "
+            "(default [10, 50, 100])."}}},
+         {"pause", duration("canary: time at each step while the new version is watched (default 30s; at least 1s).")},
+         {"max_error_rate",
+          {{"anyOf", json::array({{{"type", "string"}, {"pattern", "^[0-9]+(\\.[0-9]+)?%$"}},
+                                  {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}})},
+           {"description", "canary: the new version's share of 5xx answers at most, \"1%\" (default) or a fraction."}}},
+         {"max_p95", duration("canary: the new version's p95 latency at most (default: not judged).")},
+         {"min_requests", integer(1, keys::max_min_requests,
+                                  "canary: answers the new version must give in a step before it is judged (default "
+                                  "20).")}},
+        {}, "How `up` replaces the replicas of a changed service: rolling (default) or canary.");
+}
+
 json command_schema() {
     return {
         {"type", "array"}, {"items", {{"type", "string"}}}, {"description", "The command, one string per argument."}};
@@ -209,7 +234,8 @@ json service_schema() {
                {"max_inflight", integer(1, keys::max_inflight,
                                         "Requests in progress on one replica at most; past it on every replica the "
                                         "balancer answers 503 with Retry-After at once (default: no bound).")},
-               {"autoscale", autoscale_schema()}},
+               {"autoscale", autoscale_schema()},
+               {"rollout", rollout_schema()}},
               {"port"}, "A model service: its image or build, port, replicas and settings.");
     // Without a build, the image to run is needed.
     service["anyOf"] = json::array({{{"required", json::array({"image"})}}, {{"required", json::array({"build"})}}});

@@ -26,6 +26,8 @@ Resources read_resources(const TableReader& service);
 // [services.X.autoscale]; also checks `into`'s replicas against its bounds, or
 // sets them to min when the file gives none.
 std::optional<Autoscale> read_autoscale(const TableReader& service, Service& into);
+// [services.X.rollout]: rolling or canary, and a canary's steps and thresholds.
+std::optional<Rollout> read_rollout(const TableReader& service);
 
 // [jobs.<name>] tables; names are checked against `services`' too.
 std::vector<Job> read_jobs(const TableReader& top, const std::string& stack_name, const std::vector<Service>& services);

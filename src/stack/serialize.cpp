@@ -2,6 +2,7 @@
 
 #include "util/units.hpp"
 
+#include <fmt/format.h>
 #include <toml++/toml.h>
 #include <nlohmann/json.hpp>
 
@@ -186,6 +187,15 @@ json to_json(const Stack& stack, bool redact) {
                                {"target_inflight", s.autoscale->target_inflight},
                                {"scale_up_delay_ms", s.autoscale->scale_up_delay.count()},
                                {"scale_down_delay_ms", s.autoscale->scale_down_delay.count()}};
+        if (s.rollout) {
+            json r = {{"strategy", s.rollout->strategy},
+                      {"steps", s.rollout->steps},
+                      {"pause_ms", s.rollout->pause.count()},
+                      {"max_error_rate", s.rollout->max_error_rate},
+                      {"min_requests", s.rollout->min_requests}};
+            if (s.rollout->max_p95) r["max_p95_ms"] = s.rollout->max_p95->count();
+            sj["rollout"] = r;
+        }
         services.push_back(sj);
     }
     const auto& b = stack.balancer;
@@ -268,6 +278,17 @@ Stack stack_from_json(const json& j) {
             autoscale.scale_down_delay = Millis(a.at("scale_down_delay_ms").get<long>());
             s.autoscale = autoscale;
         }
+        if (sj.contains("rollout")) {
+            const auto& r = sj["rollout"];
+            Rollout rollout;
+            rollout.strategy = r.at("strategy").get<std::string>();
+            rollout.steps = r.at("steps").get<std::vector<int>>();
+            rollout.pause = Millis(r.at("pause_ms").get<long>());
+            rollout.max_error_rate = r.at("max_error_rate").get<double>();
+            rollout.min_requests = r.at("min_requests").get<int>();
+            if (r.contains("max_p95_ms")) rollout.max_p95 = Millis(r["max_p95_ms"].get<long>());
+            s.rollout = rollout;
+        }
         stack.services.push_back(std::move(s));
     }
     const auto& bj = j.at("balancer");
@@ -348,6 +369,23 @@ std::string to_toml(const Stack& stack, bool redact) {
                                  {"target_inflight", s.autoscale->target_inflight},
                                  {"scale_up_delay", util::format_duration(s.autoscale->scale_up_delay)},
                                  {"scale_down_delay", util::format_duration(s.autoscale->scale_down_delay)}});
+        if (s.rollout) {
+            toml::table r{{"strategy", s.rollout->strategy}};
+            // A rolling update reads none of the canary's keys (the loader refuses them there).
+            if (s.rollout->canary()) {
+                toml::array steps;
+                for (int step : s.rollout->steps) steps.push_back(step);
+                r.insert("steps", std::move(steps));
+                r.insert("pause", util::format_duration(s.rollout->pause));
+                auto percent = fmt::format("{:.4f}", s.rollout->max_error_rate * 100);
+                while (percent.ends_with('0')) percent.pop_back();
+                if (percent.ends_with('.')) percent.pop_back();
+                r.insert("max_error_rate", percent + "%");
+                if (s.rollout->max_p95) r.insert("max_p95", util::format_duration(*s.rollout->max_p95));
+                r.insert("min_requests", s.rollout->min_requests);
+            }
+            t.insert("rollout", std::move(r));
+        }
         os << "\n" << toml::table{{"services", toml::table{{s.name, std::move(t)}}}} << "\n";
     }
     const auto& b = stack.balancer;

@@ -91,6 +91,7 @@ Service read_service(const TableReader& services, const toml::key& name, const t
     if (auto inflight = reader.integer("max_inflight"))
         service.max_inflight = int_in_range(ctx, "max_inflight", *inflight, 1, keys::max_inflight);
     service.autoscale = read_autoscale(reader, service);
+    service.rollout = read_rollout(reader);
     return service;
 }
 

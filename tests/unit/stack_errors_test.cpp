@@ -94,7 +94,7 @@ TEST_SUITE("stack errors: keys and types") {
         CHECK(errors_of(with_service_lines("gpu_memory_fraction = 0.5")) ==
               "stack.toml:5:1: unknown key 'gpu_memory_fraction' in [services.recommender]; allowed keys: build, "
               "image, port, replicas, command, env, volumes, restart, health, resources, drain, max_inflight, "
-              "autoscale");
+              "autoscale, rollout");
     }
 
     TEST_CASE("unknown keys at the top level, in sub-tables and in routes") {
