@@ -58,7 +58,7 @@ check "v1 serves on both replicas" eq "$(versions)" "v1=40"
 stack_file v2 30
 start_hey bad.hey -c 4 -q 25 "$BASE/predict"
 sleep 1
-"$MLDEPLOY" up >up2.out 2>&1; rc=$?
+rc=0; "$MLDEPLOY" up >up2.out 2>&1 || rc=$?
 sleep 1
 stop_hey
 cat up2.out
@@ -80,7 +80,7 @@ check "the load ran through the canary" test "$total" -ge 300
 stack_file v2 0
 start_hey good.hey -c 4 -q 25 "$BASE/predict"
 sleep 1
-"$MLDEPLOY" up >up3.out 2>&1; rc=$?
+rc=0; "$MLDEPLOY" up >up3.out 2>&1 || rc=$?
 sleep 1
 stop_hey
 cat up3.out
@@ -102,7 +102,7 @@ UP=$!
 for _ in $(seq 1 300); do grep -q "step 1 of 2" up4.out && break; sleep 0.2; done
 sleep 1
 kill -INT "$UP"
-wait "$UP"; rc=$?
+rc=0; wait "$UP" || rc=$?
 stop_hey
 cat up4.out
 check "Ctrl-C during the canary: up exits 130" eq "$rc" 130
