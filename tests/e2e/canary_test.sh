@@ -56,6 +56,8 @@ check "v1 serves on both replicas" eq "$(versions)" "v1=40"
 
 # 1. A bad version: 30% of its answers are 500s. hey at 100 requests/s.
 stack_file v2 30
+check "up --dry-run says the change goes as a canary" \
+  contains "$("$MLDEPLOY" up --dry-run 2>&1)" "canary of m: the new version beside the old, steps 20/100% each watched 4s"
 start_hey bad.hey -c 4 -q 25 "$BASE/predict"
 sleep 1
 rc=0; "$MLDEPLOY" up >up2.out 2>&1 || rc=$?
