@@ -91,6 +91,11 @@ declare -A loader_only=(
   [volume-source-nul.toml]="a NUL character"
   [volume-target-twice.toml]="targets across volumes"
   [port-variable-not-integer.toml]="the environment (\${VAR} in an integer)"
+  [rollout-canary-autoscale.toml]="a canary with autoscale (across tables)"
+  [rollout-canary-key-rolling.toml]="keys that depend on the strategy's value"
+  [rollout-canary-no-route.toml]="the routes of the stack"
+  [rollout-steps-falling.toml]="the order of the steps"
+  [rollout-steps-not-100.toml]="the last step's value"
 )
 # One Taplo run for the whole corpus (Node's start-up is slow on a busy machine);
 # it names each file it finds invalid: `invalid file error=... path="FILE"`.
