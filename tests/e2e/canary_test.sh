@@ -6,7 +6,8 @@
 #     replica runs the version that ran before; the only failed requests are the
 #     bad version's own 500s (no connection error, no other status);
 #  2. a good version passes every step and takes over with 0 failed requests;
-#  3. Ctrl-C (SIGINT) during a canary rolls it back and exits 130.
+#  3. Ctrl-C (SIGINT) during a canary rolls it back and exits 130;
+#  4. a slow version (400 ms an answer) fails by its p95 over max_p95.
 source "$(dirname "$0")/lib.sh"
 require_engine
 
@@ -16,7 +17,7 @@ trap 'stop_hey; cleanup_stack $NAME; rm -rf "$WORK"' EXIT
 cleanup_stack "$NAME"
 MODEL="$REPO/tests/e2e/models/versioned"
 
-stack_file() {  # stack_file VERSION [ERROR_PERCENT]
+stack_file() {  # stack_file VERSION [ERROR_PERCENT] [DELAY_MS]
   cat >"$WORK/stack.toml" <<TOML
 name = "$NAME"
 [services.m]
@@ -24,7 +25,7 @@ build = "$MODEL"
 image = "localhost/$NAME/versioned:1"
 port = 8000
 replicas = 2
-env = { VERSION = "$1", ERROR_PERCENT = "${2:-0}" }
+env = { VERSION = "$1", ERROR_PERCENT = "${2:-0}", DELAY_MS = "${3:-0}" }
 [services.m.health]
 path = "/healthz"
 interval = "500ms"
@@ -33,6 +34,7 @@ strategy = "canary"
 steps = [20, 100]
 pause = "4s"
 max_error_rate = "5%"
+max_p95 = "250ms"
 min_requests = 20
 [balancer]
 port = $PORT
@@ -113,6 +115,18 @@ check "every answer is v2 still" eq "$(versions)" "v2=40"
 check "nothing of v3 is left" eq "$(replica_names)" "$NAME-m-1 $NAME-m-2"
 read -r total bad < <(hey_counts int.hey)
 check "0 failed requests through the interrupted canary ($total sent)" eq "$bad" 0
+
+# 4. A slow version: every answer 400 ms late, against max_p95 = 250ms.
+stack_file v4 0 400
+start_hey slow.hey -c 4 -q 25 "$BASE/predict"
+rc=0; "$MLDEPLOY" up >up5.out 2>&1 || rc=$?
+stop_hey
+cat up5.out
+check "the slow canary: up exits 1" eq "$rc" 1
+check "it failed by its p95 over max_p95" contains "$(cat up5.out)" "its p95 latency 0\.4[0-9]*s (over [0-9]* answers) is over max_p95 250ms"
+check "every answer is v2 still" eq "$(versions)" "v2=40"
+read -r total bad < <(hey_counts slow.hey)
+check "0 failed requests through the slow canary ($total sent)" eq "$bad" 0
 
 "$MLDEPLOY" down -q >/dev/null 2>&1
 check "down leaves nothing" eq "$(count_containers io.mldeploy.stack=$NAME)" 0
