@@ -34,11 +34,16 @@ std::map<std::string, int> with_autoscaled_counts(const stack::Stack& stack, con
 }
 
 // Of several containers claiming one replica slot (a roll that was cut short),
-// keep the best: running with the desired config, canonical name first.
+// keep the best: running with the desired config, canonical name first. In a
+// canary cut short (`up` killed while it judged) the new version was never
+// judged: the canonical old replica is kept, and the canary runs again.
 const ObservedContainer* pick_keeper(const std::vector<const ObservedContainer*>& claimants,
-                                     const std::string& wanted_hash, const std::string& canonical_name) {
+                                     const std::string& wanted_hash, const std::string& canonical_name,
+                                     bool canary = false) {
     auto score = [&](const ObservedContainer* c) {
-        return (c->running() ? 4 : 0) + (c->config_hash == wanted_hash ? 2 : 0) + (c->name == canonical_name ? 1 : 0);
+        const int config = c->config_hash == wanted_hash ? 1 : 0;
+        const int canonical = c->name == canonical_name ? 1 : 0;
+        return (c->running() ? 4 : 0) + (canary ? canonical * 2 + config : config * 2 + canonical);
     };
     return *std::max_element(claimants.begin(), claimants.end(), [&](auto* a, auto* b) { return score(a) < score(b); });
 }
@@ -85,9 +90,13 @@ Plan make_plan(const stack::Stack& stack, const Observed& observed, const Desire
                 plan.start.push_back({service.name, n});
                 continue;
             }
-            const auto* keeper = pick_keeper(claimants, wanted_hash, replica_name(stack, service.name, n));
+            const auto* keeper =
+                pick_keeper(claimants, wanted_hash, replica_name(stack, service.name, n), service.canary());
             for (const auto* c : claimants)
-                if (c != keeper) plan.remove.push_back(*c);
+                if (c != keeper) {
+                    plan.remove.push_back(*c);
+                    if (c->running()) plan.remove_drain = std::max(plan.remove_drain, drain_of(&service));
+                }
             const bool changed = !keeper->running() || (keeper->config_hash != wanted_hash && !options.counts_only);
             const bool restart = options.restart.contains(service.name);
             if (changed || restart)

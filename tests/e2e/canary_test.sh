@@ -7,7 +7,9 @@
 #     bad version's own 500s (no connection error, no other status);
 #  2. a good version passes every step and takes over with 0 failed requests;
 #  3. Ctrl-C (SIGINT) during a canary rolls it back and exits 130;
-#  4. a slow version (400 ms an answer) fails by its p95 over max_p95.
+#  4. a slow version (400 ms an answer) fails by its p95 over max_p95;
+#  5. `up` killed (SIGKILL) while it judges: the next `up` drains and removes the
+#     unjudged new replicas and runs the canary again, with 0 failed requests.
 source "$(dirname "$0")/lib.sh"
 require_engine
 
@@ -127,6 +129,29 @@ check "it failed by its p95 over max_p95" contains "$(cat up5.out)" "its p95 lat
 check "every answer is v2 still" eq "$(versions)" "v2=40"
 read -r total bad < <(hey_counts slow.hey)
 check "0 failed requests through the slow canary ($total sent)" eq "$bad" 0
+
+# 5. up killed while it judges: nothing can roll back; the next up repairs.
+stack_file v5 0
+start_hey kill.hey -c 2 -q 25 "$BASE/predict"
+"$MLDEPLOY" up >up6.out 2>&1 &
+UP=$!
+for _ in $(seq 1 300); do grep -q "step 1 of 2" up6.out && break; sleep 0.2; done
+sleep 1
+kill -KILL "$UP"
+wait "$UP" 2>/dev/null || true
+check "the killed run left the new version beside the old" eq "$(replica_names)" "$NAME-m-1 $NAME-m-1-next $NAME-m-2 $NAME-m-2-next"
+plan=$("$MLDEPLOY" up --dry-run 2>&1)
+echo "$plan"
+check "the next plan removes the unjudged replicas" contains "$plan" "remove $NAME-m-1-next"
+check "and runs the canary again" contains "$plan" "canary of m: the new version beside the old"
+rc=0; "$MLDEPLOY" up >up7.out 2>&1 || rc=$?
+stop_hey
+cat up7.out
+check "the repairing up judged every step again and exits 0" eq "$rc $(grep -c 'passed:' up7.out)" "0 2"
+check "every answer is v5" eq "$(versions)" "v5=40"
+check "the replicas carry the canonical names" eq "$(replica_names)" "$NAME-m-1 $NAME-m-2"
+read -r total bad < <(hey_counts kill.hey)
+check "0 failed requests through the killed canary and its repair ($total sent)" eq "$bad" 0
 
 "$MLDEPLOY" down -q >/dev/null 2>&1
 check "down leaves nothing" eq "$(count_containers io.mldeploy.stack=$NAME)" 0

@@ -5,6 +5,9 @@
 #include "deploy/errors.hpp"
 #include "deploy_world.hpp"
 #include "plan/canary.hpp"
+#include "plan/specs.hpp"
+
+#include <fmt/format.h>
 
 #include <doctest/doctest.h>
 
@@ -231,6 +234,31 @@ TEST_SUITE("canary: the executor") {
         CHECK(w.meter.steps == 0);
         for (auto& [name, c] : w.replicas()) CHECK(c.env.at("MODEL") == "v1");
         for (auto i = before; i < configs(w.engine).size(); ++i) CHECK_FALSE(contains(configs(w.engine)[i], "canary"));
+    }
+
+    TEST_CASE(
+        "a canary cut short (up killed while judging): the unjudged replicas drain and go, the canary runs again") {
+        World w;
+        const auto v1 = canary_stack("v1");
+        w.up(v1);
+        const auto v2 = canary_stack("v2");
+        // The killed run had started the new version beside the old, as <name>-next.
+        std::vector<std::string> leftovers;
+        for (int n = 1; n <= 2; ++n) {
+            auto spec = plan::replica_spec(v2, v2.services[0], n, "sha256:llm1");
+            spec.name = fmt::format("demo-llm-{}-next", n);
+            leftovers.push_back(w.engine.add_running_container(spec));
+        }
+
+        w.up(v2);
+
+        CHECK(w.meter.steps == 3);  // judged again, every step
+        for (const auto& id : leftovers) CHECK_FALSE(w.engine.container(id));
+        const auto now = w.replicas();
+        REQUIRE(now.size() == 2);
+        for (auto& [name, c] : now) CHECK(c.env.at("MODEL") == "v2");
+        CHECK(now.contains("demo-llm-1"));
+        CHECK(now.contains("demo-llm-2"));
     }
 
     TEST_CASE("a restart of a canary service rolls one at a time: a restart is no new version") {

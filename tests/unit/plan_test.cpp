@@ -369,6 +369,27 @@ TEST_SUITE("plan") {
             REQUIRE(p.replace.size() == 1);
             CHECK(p.replace[0].old.name == canonical);
         }
+        SUBCASE("a canary cut short: the judged old version is kept and the canary runs again") {
+            auto canary = s;
+            canary.services[0].rollout.emplace().strategy = "canary";
+            set(o, replica("llm", 1, "hash-old"));
+            o.containers.push_back(replica("llm", 1, "hash-llm", "running", next));
+            const auto p = make_plan(canary, o, desired);
+            CHECK(names(p.remove) == Names{next});
+            CHECK(p.remove_drain == canary.balancer.timeout);  // its requests in flight may end
+            REQUIRE(p.replace.size() == 1);
+            CHECK(p.replace[0].old.name == canonical);
+            CHECK_FALSE(p.replace[0].restart);
+        }
+        SUBCASE("a canary that passed but was cut short renaming: the new version alone is kept") {
+            auto canary = s;
+            canary.services[0].rollout.emplace().strategy = "canary";
+            std::erase_if(o.containers, [&](auto& c) { return c.name == canonical; });
+            o.containers.push_back(replica("llm", 1, "hash-llm", "running", next));
+            const auto p = make_plan(canary, o, desired);
+            CHECK(p.remove.empty());
+            CHECK(p.replace.empty());
+        }
         SUBCASE("three claimants: only the best survives") {
             set(o, replica("llm", 1, "hash-old"));
             o.containers.push_back(replica("llm", 1, "hash-llm", "exited", next));
