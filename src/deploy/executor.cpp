@@ -529,7 +529,11 @@ void Executor::canary_service(const std::vector<plan::Replacement>& replacements
         }
         routing_.reset();
         sync(Drain{addresses, drain});
-        for (const auto& [replica, member] : fresh) stop_and_remove(member.id, member.name);
+        // Drained already: their stops (up to kStopTimeoutS each) overlap.
+        std::vector<std::function<void()>> removals;
+        for (const auto& [replica, member] : fresh)
+            removals.push_back([this, member] { stop_and_remove(member.id, member.name); });
+        run_all(std::move(removals));
     };
     try {
         run_all(std::move(starts));
@@ -597,7 +601,9 @@ void Executor::canary_service(const std::vector<plan::Replacement>& replacements
     }
     routing_.reset();
     sync(Drain{old_addresses, drain});
-    for (const auto& old : olds) stop_and_remove(old.id, old.name);
+    std::vector<std::function<void()>> removals;
+    for (const auto& old : olds) removals.push_back([this, old] { stop_and_remove(old.id, old.name); });
+    run_all(std::move(removals));
     for (const auto& r : replacements) {
         const auto canonical = plan::replica_name(stack_, r.slot.service, r.slot.replica);
         auto& member = fresh.at(r.slot.replica);
