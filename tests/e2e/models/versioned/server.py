@@ -18,6 +18,7 @@ import json
 import os
 import random
 import select
+import signal
 import socket
 import threading
 import time
@@ -113,5 +114,22 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+def serve():
+    server = Server(("0.0.0.0", int(os.environ.get("PORT", "8000"))), Handler)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    while not stopping.wait(0.5):
+        pass
+    server.shutdown()
+    server.socket.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with LOCK:
+            if INFLIGHT == 0:
+                break
+        time.sleep(0.05)
+
+
 if __name__ == "__main__":
-    Server(("0.0.0.0", int(os.environ.get("PORT", "8000"))), Handler).serve_forever()
+    serve()
