@@ -7,6 +7,7 @@
 #include "deploy/remove.hpp"
 #include "deploy/session.hpp"
 #include "deploy/traffic.hpp"
+#include "stack/load.hpp"
 
 #include <fmt/format.h>
 
@@ -23,7 +24,13 @@ struct UpOptions {
 
 int run_up(const GlobalOptions& g, const UpOptions& o) {
     auto stack = load_stack(g, o.file);
-    if (!o.target.empty()) stack.target = o.target;
+    if (!o.target.empty() && o.target != stack.target) {
+        stack.target = o.target;
+        // The loader judged the file's target; the flag's is judged here, the same way.
+        auto problems = stack::target_problems(stack);
+        for (auto& p : problems) p.message += fmt::format(" (this `up` has --target {})", o.target);
+        if (!problems.empty()) throw stack::StackError(std::move(problems));
+    }
     if (stack.target == "swarm")
         return swarm_up(g, stack,
                         {o.dry_run, o.build ? deploy::BuildPolicy::always : deploy::BuildPolicy::when_changed});

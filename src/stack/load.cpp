@@ -127,21 +127,10 @@ Stack read_stack(Context& ctx, const toml::table& root) {
         stack.balancer = read_balancer(ctx, balancer, stack.services);
     stack.jobs = read_jobs(top, stack.name, stack.services);
     stack.metrics = read_metrics(top, stack.balancer);
-    // The autoscaler runs in the stack's controller container, which a swarm stack has not.
-    if (stack.target == "swarm")
-        for (const auto& s : stack.services)
-            if (s.autoscale)
-                ctx.error(s.autoscale->pos,
-                          fmt::format("[services.{}.autoscale] needs target = \"engine\": on a swarm, scale with "
-                                      "`mldeploy scale` (the swarm keeps the count)",
-                                      s.name));
+    for (auto& problem : target_problems(stack)) ctx.error(problem.pos, std::move(problem.message));
     for (const auto& s : stack.services) {
         if (!s.canary()) continue;
         const auto where = s.rollout->pos;
-        if (stack.target == "swarm")
-            ctx.error(where, fmt::format("[services.{}.rollout] strategy = \"canary\" needs target = \"engine\": "
-                                         "Swarm rolls a service's update itself; use strategy = \"rolling\"",
-                                         s.name));
         if (s.autoscale)
             ctx.error(where, fmt::format("[services.{}.rollout] strategy = \"canary\" with autoscale is not "
                                          "supported yet (the autoscaler would scale the two versions as one); use "
@@ -175,6 +164,25 @@ std::string read_file_text(const fs::path& file) {
 }
 
 }  // namespace
+
+std::vector<Diagnostic> target_problems(const Stack& stack) {
+    std::vector<Diagnostic> problems;
+    if (stack.target != "swarm") return problems;
+    for (const auto& s : stack.services) {
+        // The autoscaler runs in the stack's controller container, which a swarm stack has not.
+        if (s.autoscale)
+            problems.push_back(
+                {s.autoscale->pos, fmt::format("[services.{}.autoscale] needs target = \"engine\": on a swarm, scale "
+                                               "with `mldeploy scale` (the swarm keeps the count)",
+                                               s.name)});
+        if (s.canary())
+            problems.push_back(
+                {s.rollout->pos, fmt::format("[services.{}.rollout] strategy = \"canary\" needs target = \"engine\": "
+                                             "Swarm rolls a service's update itself; use strategy = \"rolling\"",
+                                             s.name)});
+    }
+    return problems;
+}
 
 Stack load_stack_text(std::string_view text, const fs::path& file, const EnvLookup& env) {
     const std::string file_label = file.string();

@@ -41,6 +41,10 @@ EnvLookup process_env();
 // .env file next to the stack file (stack/dotenv.hpp). Throws StackError.
 Stack load_stack_file(const std::filesystem::path& file, const EnvLookup& env = process_env());
 
+// What a stack's `target` forbids (autoscale and canaries on a swarm), in file
+// order. The loader reports them; `up --target swarm` asks again after its flag.
+std::vector<Diagnostic> target_problems(const Stack& stack);
+
 // Same, from text already in memory; `file` names it in messages and anchors
 // relative paths. Used by unit tests and the fuzzer.
 Stack load_stack_text(std::string_view text, const std::filesystem::path& file, const EnvLookup& env = process_env());

@@ -141,4 +141,22 @@ run config -f "$WORK/dotenv/stack.toml"
 check ".env broken: exit 2" eq "$RC" 2
 check ".env broken: file:line:col" has "$OUT" "$WORK/dotenv/.env:2:1: expected NAME=VALUE"
 
+
+# ---- a target from the flag is judged as the file's: a canary cannot go to a swarm ------------
+mkdir -p "$WORK/flagtarget"
+cat >"$WORK/flagtarget/stack.toml" <<'TOML'
+name = "cl-flagtarget"
+[services.m]
+image = "localhost/cl-flagtarget/m:1"
+port = 5000
+[services.m.rollout]
+strategy = "canary"
+[balancer]
+port = 18202
+TOML
+run up -f "$WORK/flagtarget/stack.toml" --target swarm
+check "up --target swarm of a canary: exit 2" eq "$RC" 2
+check "up --target swarm of a canary: file:line:col, and the flag named" has "$OUT" \
+  "$WORK/flagtarget/stack.toml:5:1: [services.m.rollout] strategy = \"canary\" needs target = \"engine\": Swarm rolls a service's update itself; use strategy = \"rolling\" (this \`up\` has --target swarm)"
+
 finish

@@ -123,6 +123,19 @@ TEST_SUITE("stack: [services.X.rollout]") {
               "to judge; route to it or use strategy = \"rolling\"");
     }
 
+    TEST_CASE("a target given after loading (up --target swarm) is judged the same way, at the same place") {
+        auto stack = load(with_rollout("strategy = \"canary\""));
+        CHECK(target_problems(stack).empty());
+        stack.target = "swarm";
+        const auto problems = target_problems(stack);
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0].to_string() ==
+              "stack.toml:5:1: [services.m.rollout] strategy = \"canary\" needs target = \"engine\": Swarm rolls a "
+              "service's update itself; use strategy = \"rolling\"");
+        stack.services[0].rollout.reset();
+        CHECK(target_problems(stack).empty());
+    }
+
     TEST_CASE("stack.json keeps the rollout") {
         const auto s =
             load(with_rollout("strategy = \"canary\"\nsteps = [5, 100]\npause = \"2s\"\n"
