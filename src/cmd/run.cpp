@@ -103,6 +103,8 @@ int run_to_end(Run& run, const stack::Job& job, const std::vector<std::string>& 
 }
 
 int run_job(const GlobalOptions& g, const std::string& job_name, const std::vector<std::string>& args, bool build) {
+    // stdout is the job's alone: `mldeploy run train > out.txt` holds only what it printed.
+    output().progress_to_stderr();
     const auto stack = load_stack(g);
     const auto& job = find_job(stack, job_name);
     auto engine = connect_engine(g);

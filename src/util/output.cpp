@@ -20,6 +20,12 @@ void Output::configure(Level level, bool no_color_flag) {
     if (no_color_flag) o.color_ = false;
 }
 
+void Output::progress_to_stderr() {
+    std::lock_guard lock(mutex_);
+    progress_ = stderr;
+    color_ = color_ && isatty(STDERR_FILENO);
+}
+
 double Output::elapsed_s() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
@@ -36,16 +42,16 @@ void Output::write(std::FILE* stream, std::string_view prefix, std::string_view 
 }
 
 void Output::step(std::string_view text) {
-    if (level_ != Level::quiet) write(stdout, "==> ", "1;34", text);
+    if (level_ != Level::quiet) write(progress_, "==> ", "1;34", text);
 }
 void Output::done(std::string_view text) {
-    if (level_ != Level::quiet) write(stdout, "  ok ", "32", text);
+    if (level_ != Level::quiet) write(progress_, "  ok ", "32", text);
 }
 void Output::note(std::string_view text) {
-    if (level_ != Level::quiet) write(stdout, "    ", "2", text);
+    if (level_ != Level::quiet) write(progress_, "    ", "2", text);
 }
 void Output::detail(std::string_view text) {
-    if (level_ == Level::verbose) write(stdout, "    ", "2", text);
+    if (level_ == Level::verbose) write(progress_, "    ", "2", text);
 }
 void Output::result(std::string_view text) { write(stdout, "", "", text); }
 void Output::warn(std::string_view text) { write(stderr, "mldeploy: warning: ", "33", text); }

@@ -3,7 +3,9 @@
 // not a terminal, colour only on a terminal and without NO_COLOR.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -27,6 +29,10 @@ public:
     void warn(std::string_view text);
     void error(std::string_view text);
 
+    // Progress (step, done, note, detail) to stderr from now on: for a command
+    // whose stdout is another program's (`run` streams its job's output there).
+    void progress_to_stderr();
+
     bool verbose() const { return level_ == Level::verbose; }
     bool quiet() const { return level_ == Level::quiet; }
 
@@ -38,6 +44,7 @@ private:
 
     Level level_;
     bool color_;
+    std::atomic<std::FILE*> progress_{stdout};
     std::mutex mutex_;
     std::chrono::steady_clock::time_point start_;
 };

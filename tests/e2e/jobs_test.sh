@@ -55,6 +55,10 @@ check "the job reached the service by name on the stack's network" contains "$(c
 check "the job's container is labelled role=job" \
   eq "$(count_containers "io.mldeploy.stack=$NAME" io.mldeploy.role=job io.mldeploy.job=check)" 1
 
+rc=0; "$MLDEPLOY" run check >out.txt 2>err.txt || rc=$?
+check "without -q, stdout still holds only the job's output" eq "$rc $(grep -c -e '==>' -e ' ok ' out.txt)" "0 0"
+check "and mldeploy's progress goes to stderr" contains "$(cat err.txt)" "job check finished"
+
 rc=0; "$MLDEPLOY" run check -q -- sh -c 'echo failing; exit 3' >out.txt 2>&1 || rc=$?
 check "ARGS replace the command, and its exit status 3 is mldeploy's" eq "$rc" 3
 check "the replaced command ran" contains "$(cat out.txt)" "failing"
