@@ -28,6 +28,7 @@ struct TopOptions {
 std::string controller_url(engine::Engine& engine, const std::string& stack) {
     const auto list =
         engine.list_containers({{plan::label::stack, stack}, {plan::label::role, plan::label::role_controller}});
+    bool unpublished = false;
     for (const auto& c : list) {
         if (c.state != "running") continue;
         for (const auto& p : c.ports) {
@@ -36,7 +37,14 @@ std::string controller_url(engine::Engine& engine, const std::string& stack) {
             if (host == "::") host = "::1";
             return deploy::http_url(host, p.host_port, "/top.json");
         }
+        unpublished = true;
     }
+    // Autoscaling alone runs a controller too, with no port to read it from.
+    if (unpublished)
+        throw std::runtime_error(
+            fmt::format("stack {} autoscales, but its figures are published only with a [metrics] table: add "
+                        "'[metrics]' and 'port = 9464' to its stack file and run `mldeploy up`",
+                        stack));
     if (!list.empty())
         throw std::runtime_error(fmt::format("the controller of stack {} is not running ({}); `mldeploy up` starts it",
                                              stack, list.front().state));

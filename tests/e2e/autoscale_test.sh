@@ -48,6 +48,9 @@ controller() { engine_get "/containers/json?filters=$(label_filter io.mldeploy.s
 check "a first up starts min (1) replicas" eq "$(replicas)" 1
 check "the controller runs without [metrics]" eq "$(controller | jq length)" 1
 check "and publishes no port" eq "$(controller | jq '[.[0].Ports[]? | select((.PublicPort // .host_port // 0) > 0)] | length')" 0
+rc=0; top_out=$("$MLDEPLOY" top --once 2>&1) || rc=$?
+check "top says a [metrics] table publishes the figures (exit 1)" eq "$rc" 1
+check "top names what to add" contains "$top_out" "autoscales, but its figures are published only with a \[metrics\] table"
 
 # The ramp: 10 clients on requests of 200 ms, ~10 in flight = 5 replicas at a
 # target of 2, so it grows to max (4). Poll the count while hey runs.
