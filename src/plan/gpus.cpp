@@ -40,19 +40,25 @@ std::vector<stack::Diagnostic> gpu_shortages(const stack::Stack& stack, const en
         const auto count = gpu_count(service.resources);
         if (!count) continue;
         const auto it = replica_counts.find(service.name);
-        const int replicas = it != replica_counts.end() ? it->second : service.replicas;
+        // An autoscaled service may grow to its max: each of those replicas needs its own GPUs too.
+        const bool at_max = it == replica_counts.end() && service.autoscale;
+        const int replicas = it != replica_counts.end() ? it->second
+                             : at_max                   ? service.autoscale->max
+                                                        : service.replicas;
         const long long need = static_cast<long long>(*count) * replicas;
         if (replicas == 0 || need <= have) continue;
         if (service.resources.share_gpus && *count <= have) continue;  // replicas share, none gets one twice
         stack::SourcePos pos = service.resources.gpus_pos;
         if (pos.file.empty()) pos.file = stack.file.string();
         std::string message =
-            have == 0 ? fmt::format("service {}: {} replica{} x gpus = {} need {} GPU{}; this host has none ({})",
-                                    service.name, replicas, replicas == 1 ? "" : "s", *count, need,
-                                    need == 1 ? "" : "s", host.source.empty() ? "no GPU found" : host.source)
-                      : fmt::format("service {}: {} replica{} x gpus = {} need {} GPUs; this host has {} ({}){}",
-                                    service.name, replicas, replicas == 1 ? "" : "s", *count, need, have, host.source,
-                                    *count <= have ? "; set share_gpus = true to let replicas share them" : "");
+            have == 0
+                ? fmt::format("service {}: {}{} replica{} x gpus = {} need {} GPU{}; this host has none ({})",
+                              service.name, at_max ? "autoscale max = " : "", replicas, replicas == 1 ? "" : "s",
+                              *count, need, need == 1 ? "" : "s", host.source.empty() ? "no GPU found" : host.source)
+                : fmt::format("service {}: {}{} replica{} x gpus = {} need {} GPUs; this host has {} ({}){}",
+                              service.name, at_max ? "autoscale max = " : "", replicas, replicas == 1 ? "" : "s",
+                              *count, need, have, host.source,
+                              *count <= have ? "; set share_gpus = true to let replicas share them" : "");
         problems.push_back({pos, std::move(message)});
     }
     return problems;

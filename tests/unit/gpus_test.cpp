@@ -144,6 +144,19 @@ TEST_SUITE("gpus") {
         // scale's count counts, not the file's.
         CHECK(plan::gpu_shortages(gpu_stack(2, "1"), host, {{"llm", 5}}).size() == 1);
         CHECK(plan::gpu_shortages(gpu_stack(9, "1"), host, {{"llm", 4}}).empty());
+        // An autoscaled service may grow to max: that count is judged, unless a count is given.
+        auto autoscaled = gpu_stack(1, "1");
+        autoscaled.services[0].autoscale = stack::Autoscale{};
+        autoscaled.services[0].autoscale->min = 1;
+        autoscaled.services[0].autoscale->max = 6;
+        const auto at_max = plan::gpu_shortages(autoscaled, host);
+        REQUIRE(at_max.size() == 1);
+        CHECK(at_max[0].message ==
+              "service llm: autoscale max = 6 replicas x gpus = 1 need 6 GPUs; this host has 4 (the nvidia.com/gpu "
+              "devices of the CDI specs in /etc/cdi); set share_gpus = true to let replicas share them");
+        autoscaled.services[0].autoscale->max = 4;
+        CHECK(plan::gpu_shortages(autoscaled, host).empty());
+        CHECK(plan::gpu_shortages(autoscaled, host, {{"llm", 5}}).size() == 1);
         // One replica cannot have more than there are, shared or not.
         const auto too_many = plan::gpu_shortages(gpu_stack(1, "5", true), host);
         REQUIRE(too_many.size() == 1);
