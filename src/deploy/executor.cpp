@@ -341,11 +341,11 @@ Executor::Member Executor::start_replica(const stack::Service& service, int repl
     }
 }
 
-void Executor::start_new_replicas(const plan::Plan& plan, const ImageIds& images) {
-    if (plan.start.empty()) return;
-    out_.step(fmt::format("starting {} replica(s)", plan.start.size()));
+void Executor::start_new_replicas(const std::vector<plan::ReplicaSlot>& slots, const ImageIds& images) {
+    if (slots.empty()) return;
+    out_.step(fmt::format("starting {} replica(s)", slots.size()));
     std::vector<std::function<void()>> starts;
-    for (const auto& slot : plan.start) {
+    for (const auto& slot : slots) {
         const auto* service = stack_.find_service(slot.service);
         starts.push_back([this, service, slot, &images] {
             auto member = start_replica(*service, slot.replica, plan::replica_name(stack_, slot.service, slot.replica),
@@ -736,10 +736,18 @@ void Executor::apply(const plan::Plan& plan, const plan::Observed& observed, con
         starting.get();
     };
 
+    // A canary's new slots wait for its verdict: started now, they would serve
+    // the untried version beside the share the canary judges.
+    const auto canaries = plan::canary_services(stack_, plan);
+    std::vector<plan::ReplicaSlot> starts;
+    std::map<std::string, std::vector<plan::ReplicaSlot>> after_canary;
+    for (const auto& slot : plan.start)
+        (canaries.contains(slot.service) ? after_canary[slot.service] : starts).push_back(slot);
+
     // Healthy ones join the balancer even when a sibling failed.
     std::exception_ptr failure;
     try {
-        start_new_replicas(plan, images);
+        start_new_replicas(starts, images);
     } catch (...) {
         failure = std::current_exception();
     }
@@ -756,12 +764,13 @@ void Executor::apply(const plan::Plan& plan, const plan::Observed& observed, con
     for (const auto& service : stack_.services)
         if (auto it = by_service.find(service.name); it != by_service.end()) {
             const auto& replacements = it->second;
-            // A canary needs the old version serving beside it; a restart is no new version.
-            const bool canary = service.canary() && std::all_of(replacements.begin(), replacements.end(),
-                                                                [](auto& r) { return r.old.running() && !r.restart; });
-            if (canary)
+            if (canaries.contains(service.name)) {
                 canary_service(replacements, images.services.at(service.name));
-            else
+                if (auto waiting = after_canary.find(service.name); waiting != after_canary.end()) {
+                    start_new_replicas(waiting->second, images);
+                    sync();
+                }
+            } else
                 replace_service(replacements, images.services.at(service.name));
         }
 

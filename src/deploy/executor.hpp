@@ -62,7 +62,7 @@ private:
 
     void adopt_running(const plan::Plan& plan, const plan::Observed& observed);
     void remove_leaving(const plan::Plan& plan);
-    void start_new_replicas(const plan::Plan& plan, const ImageIds& images);
+    void start_new_replicas(const std::vector<plan::ReplicaSlot>& slots, const ImageIds& images);
     void replace_service(const std::vector<plan::Replacement>& replacements, const std::string& image_id);
     // [rollout] strategy = "canary": the new version beside the old, judged step by step.
     void canary_service(const std::vector<plan::Replacement>& replacements, const std::string& image_id);

@@ -118,34 +118,42 @@ Plan make_plan(const stack::Stack& stack, const Observed& observed, const Desire
     return plan;
 }
 
+std::set<std::string> canary_services(const stack::Stack& stack, const Plan& plan) {
+    std::map<std::string, bool> fits_all;
+    for (const auto& r : plan.replace) {
+        const auto* service = stack.find_service(r.slot.service);
+        const bool fits = service != nullptr && service->canary() && r.old.running() && !r.restart;
+        auto [it, fresh] = fits_all.try_emplace(r.slot.service, fits);
+        if (!fresh) it->second = it->second && fits;
+    }
+    std::set<std::string> names;
+    for (const auto& [name, fits] : fits_all)
+        if (fits) names.insert(name);
+    return names;
+}
+
 std::vector<std::string> describe(const stack::Stack& stack, const Plan& plan) {
     std::vector<std::string> lines;
+    const auto canaries = canary_services(stack, plan);
     if (plan.create_network) lines.push_back(fmt::format("create network {}", stack.network));
     for (const auto& s : plan.start)
-        lines.push_back(fmt::format("start replica {}", replica_name(stack, s.service, s.replica)));
+        lines.push_back(
+            fmt::format("start replica {}{}", replica_name(stack, s.service, s.replica),
+                        canaries.contains(s.service) ? " (with the new version, once its canary passed)" : ""));
     for (const auto& r : plan.replace)
         lines.push_back(fmt::format(
             "replace replica {} ({})", replica_name(stack, r.slot.service, r.slot.replica),
             !r.old.running() ? "not running: " + r.old.state
                              : fmt::format("{}; the old one drains up to {}", r.restart ? "restart" : "config changed",
                                            util::format_duration(r.drain))));
-    // A canary (the executor's rule: every replaced replica runs, and none is a restart).
-    std::map<std::string, bool> canary;
-    for (const auto& r : plan.replace) {
-        const auto* service = stack.find_service(r.slot.service);
-        const bool fits = service != nullptr && service->canary() && r.old.running() && !r.restart;
-        auto [it, fresh] = canary.try_emplace(r.slot.service, fits);
-        if (!fresh) it->second = it->second && fits;
+    for (const auto& name : canaries) {
+        const auto& rollout = *stack.find_service(name)->rollout;
+        lines.push_back(fmt::format(
+            "canary of {}: the new version beside the old, steps {}% each watched {}, "
+            "then the old replicas drain and go (rolled back past max_error_rate {:g}%{})",
+            name, fmt::join(rollout.steps, "/"), util::format_duration(rollout.pause), rollout.max_error_rate * 100,
+            rollout.max_p95 ? " or max_p95 " + util::format_duration(*rollout.max_p95) : std::string()));
     }
-    for (const auto& [name, is_canary] : canary)
-        if (is_canary) {
-            const auto& rollout = *stack.find_service(name)->rollout;
-            lines.push_back(fmt::format(
-                "canary of {}: the new version beside the old, steps {}% each watched {}, "
-                "then the old replicas drain and go (rolled back past max_error_rate {:g}%{})",
-                name, fmt::join(rollout.steps, "/"), util::format_duration(rollout.pause), rollout.max_error_rate * 100,
-                rollout.max_p95 ? " or max_p95 " + util::format_duration(*rollout.max_p95) : std::string()));
-        }
     for (const auto& c : plan.remove)
         lines.push_back(
             c.running() ? fmt::format("remove {} (drains up to {})", c.name, util::format_duration(plan.remove_drain))

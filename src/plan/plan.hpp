@@ -79,6 +79,11 @@ Plan make_plan(const stack::Stack& stack, const Observed& observed, const Desire
 Plan make_plan(const stack::Stack& stack, const Observed& observed, const DesiredHashes& desired,
                const std::map<std::string, int>& replica_counts = {});
 
+// The services whose replacements go as a canary ([rollout] strategy =
+// "canary", every replaced replica running, none a restart). Their new slots
+// start only once the canary passed, with the version it judged.
+std::set<std::string> canary_services(const stack::Stack& stack, const Plan& plan);
+
 // Human-readable lines, one per step ("no changes" for an empty plan).
 std::vector<std::string> describe(const stack::Stack& stack, const Plan& plan);
 

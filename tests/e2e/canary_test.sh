@@ -9,7 +9,9 @@
 #  3. Ctrl-C (SIGINT) during a canary rolls it back and exits 130;
 #  4. a slow version (400 ms an answer) fails by its p95 over max_p95;
 #  5. `up` killed (SIGKILL) while it judges: the next `up` drains and removes the
-#     unjudged new replicas and runs the canary again, with 0 failed requests.
+#     unjudged new replicas and runs the canary again, with 0 failed requests;
+#  6. a new version with one more replica: the added replica starts only once the
+#     canary passed (never when it failed), with 0 failed requests.
 source "$(dirname "$0")/lib.sh"
 require_engine
 
@@ -19,14 +21,14 @@ trap 'stop_hey; cleanup_stack $NAME; rm -rf "$WORK"' EXIT
 cleanup_stack "$NAME"
 MODEL="$REPO/tests/e2e/models/versioned"
 
-stack_file() {  # stack_file VERSION [ERROR_PERCENT] [DELAY_MS]
+stack_file() {  # stack_file VERSION [ERROR_PERCENT] [DELAY_MS] [REPLICAS]
   cat >"$WORK/stack.toml" <<TOML
 name = "$NAME"
 [services.m]
 build = "$MODEL"
 image = "localhost/$NAME/versioned:1"
 port = 8000
-replicas = 2
+replicas = ${4:-2}
 env = { VERSION = "$1", ERROR_PERCENT = "${2:-0}", DELAY_MS = "${3:-0}" }
 [services.m.health]
 path = "/healthz"
@@ -152,6 +154,29 @@ check "every answer is v5" eq "$(versions)" "v5=40"
 check "the replicas carry the canonical names" eq "$(replica_names)" "$NAME-m-1 $NAME-m-2"
 read -r total bad < <(hey_counts kill.hey)
 check "0 failed requests through the killed canary and its repair ($total sent)" eq "$bad" 0
+
+# 6. One more replica with a new version: it waits for the canary's verdict.
+stack_file v6 30 0 3
+plan=$("$MLDEPLOY" up --dry-run 2>&1)
+check "the plan says the added replica waits for the canary" \
+  contains "$plan" "start replica $NAME-m-3 (with the new version, once its canary passed)"
+start_hey more.hey -c 2 -q 25 "$BASE/predict"
+rc=0; "$MLDEPLOY" up >up8.out 2>&1 || rc=$?
+cat up8.out
+check "a bad version with one more replica: up exits 1" eq "$rc" 1
+check "the added replica never started" eq "$(replica_names)" "$NAME-m-1 $NAME-m-2"
+stop_hey
+stack_file v6 0 0 3
+start_hey more2.hey -c 2 -q 25 "$BASE/predict"
+rc=0; "$MLDEPLOY" up >up9.out 2>&1 || rc=$?
+stop_hey
+cat up9.out
+check "a good version with one more replica: up exits 0" eq "$rc" 0
+check "the replica was added after the canary passed" \
+  contains "$(tr '\n' ' ' <up9.out)" "passed every step.*starting 1 replica"
+check "three replicas, every answer v6" eq "$(replica_names) $(versions)" "$NAME-m-1 $NAME-m-2 $NAME-m-3 v6=40"
+read -r total bad < <(hey_counts more2.hey)
+check "0 failed requests through the good canary with one more replica ($total sent)" eq "$bad" 0
 
 "$MLDEPLOY" down -q >/dev/null 2>&1
 check "down leaves nothing" eq "$(count_containers io.mldeploy.stack=$NAME)" 0

@@ -261,6 +261,35 @@ TEST_SUITE("canary: the executor") {
         CHECK(now.contains("demo-llm-2"));
     }
 
+    TEST_CASE("more replicas with a new version: the added ones start once the canary passed, never on a fail") {
+        SUBCASE("passed: the third replica runs the new version, and no step's config listed it") {
+            World w;
+            w.up(canary_stack("v1", 2));
+            const auto before = configs(w.engine).size();
+            w.up(canary_stack("v2", 3));
+            CHECK(w.meter.steps == 3);
+            const auto now = w.replicas();
+            REQUIRE(now.size() == 3);
+            for (auto& [name, c] : now) CHECK(c.env.at("MODEL") == "v2");
+            const auto third_ip = w.engine.ip_of(now.at("demo-llm-3").id);
+            const auto all = configs(w.engine);
+            for (auto i = before; i < all.size(); ++i)
+                if (contains(all[i], "canary")) CHECK_FALSE(contains(all[i], third_ip));
+            CHECK(contains(all.back(), third_ip));
+        }
+        SUBCASE("failed: rolled back to the two old replicas, the third never started") {
+            World w;
+            w.up(canary_stack("v1", 2));
+            w.meter.script = [](int, int) { return deploy::StepFigures{80, 40, 0.02}; };
+            const auto error = error_of([&] { w.up(canary_stack("v2", 3)); });
+            CHECK(contains(error, "rolled back"));
+            const auto now = w.replicas();
+            CHECK(now.size() == 2);
+            CHECK_FALSE(now.contains("demo-llm-3"));
+            for (auto& [name, c] : now) CHECK(c.env.at("MODEL") == "v1");
+        }
+    }
+
     TEST_CASE("a restart of a canary service rolls one at a time: a restart is no new version") {
         World w;
         w.up(canary_stack("v1"));

@@ -219,6 +219,25 @@ TEST_SUITE("plan") {
                              "replace replica demo-embed-1 (not running: exited)"});
     }
 
+    TEST_CASE("a canary with more replicas: the added ones are described as waiting for its verdict") {
+        auto s = two_services();  // llm wants 3
+        s.services[0].rollout = stack::Rollout{};
+        s.services[0].rollout->strategy = "canary";
+        s.services[0].rollout->steps = {50, 100};
+        auto o = up_to_date();
+        o.containers.erase(o.containers.begin() + 2);  // llm 3 not there yet
+        for (auto& c : o.containers)
+            if (c.service == "llm") c.config_hash = "hash-old";
+
+        const auto p = make_plan(s, o, desired);
+        CHECK(plan::canary_services(s, p) == std::set<std::string>{"llm"});
+        const auto lines = plan::describe(s, p);
+        CHECK(has_line(lines, "start replica demo-llm-3 (with the new version, once its canary passed)"));
+        CHECK(has_line(lines,
+                       "canary of llm: the new version beside the old, steps 50/100% each watched 30s, then "
+                       "the old replicas drain and go (rolled back past max_error_rate 1%)"));
+    }
+
     TEST_CASE("surplus replicas after a scale down are removed, the highest numbers") {
         const auto s = two_services();  // llm wants 3
         auto o = up_to_date();
