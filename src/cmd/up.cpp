@@ -3,6 +3,7 @@
 #include "cmd/commands.hpp"
 #include "cmd/swarm_target.hpp"
 #include "deploy/controller.hpp"
+#include "deploy/gone_away.hpp"
 #include "deploy/preflight.hpp"
 #include "deploy/remove.hpp"
 #include "deploy/session.hpp"
@@ -71,7 +72,12 @@ int run_up(const GlobalOptions& g, const UpOptions& o) {
                 out.warn(fmt::format("could not remove everything: {}", e.what()));
             }
         }
-        throw;
+        try {
+            throw;
+        } catch (const engine::EngineError& e) {
+            if (auto gone = deploy::container_gone_away(e, stack.name, "up")) throw *gone;
+            throw;
+        }
     }
 
     const auto host = stack.balancer.host_ip == "0.0.0.0" ? std::string("localhost") : stack.balancer.host_ip;
