@@ -202,6 +202,13 @@ void Executor::stop_and_remove(const std::string& id, const std::string& name) {
     out_.done(fmt::format("removed {}", name));
 }
 
+void Executor::stop_and_remove_all(const std::vector<Member>& members) {
+    // Drained already: their stops (up to kStopTimeoutS each) overlap.
+    std::vector<std::function<void()>> removals;
+    for (const auto& m : members) removals.push_back([this, m] { stop_and_remove(m.id, m.name); });
+    run_all(std::move(removals));
+}
+
 std::string Executor::unhealthy_hint(const stack::Service& service, const std::string& id, const std::string& path,
                                      const ProbeResult& last) {
     std::vector<ListeningSocket> listening;
@@ -529,11 +536,9 @@ void Executor::canary_service(const std::vector<plan::Replacement>& replacements
         }
         routing_.reset();
         sync(Drain{addresses, drain});
-        // Drained already: their stops (up to kStopTimeoutS each) overlap.
-        std::vector<std::function<void()>> removals;
-        for (const auto& [replica, member] : fresh)
-            removals.push_back([this, member] { stop_and_remove(member.id, member.name); });
-        run_all(std::move(removals));
+        std::vector<Member> leaving;
+        for (const auto& [replica, member] : fresh) leaving.push_back(member);
+        stop_and_remove_all(leaving);
     };
     try {
         run_all(std::move(starts));
@@ -601,9 +606,7 @@ void Executor::canary_service(const std::vector<plan::Replacement>& replacements
     }
     routing_.reset();
     sync(Drain{old_addresses, drain});
-    std::vector<std::function<void()>> removals;
-    for (const auto& old : olds) removals.push_back([this, old] { stop_and_remove(old.id, old.name); });
-    run_all(std::move(removals));
+    stop_and_remove_all(olds);
     for (const auto& r : replacements) {
         const auto canonical = plan::replica_name(stack_, r.slot.service, r.slot.replica);
         auto& member = fresh.at(r.slot.replica);

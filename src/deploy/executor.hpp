@@ -81,6 +81,7 @@ private:
                                const ProbeResult& last);
     std::string replica_address(const stack::Service& service, const std::string& id);
     void stop_and_remove(const std::string& id, const std::string& name);
+    void stop_and_remove_all(const std::vector<Member>& members);
 
     std::string balancer_for_probes();  // the running balancer, waiting for one that is starting
     BalancerFiles files();              // for the current members

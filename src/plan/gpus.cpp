@@ -50,14 +50,14 @@ std::vector<stack::Diagnostic> gpu_shortages(const stack::Stack& stack, const en
         if (service.resources.share_gpus && *count <= have) continue;  // replicas share, none gets one twice
         stack::SourcePos pos = service.resources.gpus_pos;
         if (pos.file.empty()) pos.file = stack.file.string();
+        // need > have: with a GPU at all, need is at least 2 ("GPUs").
+        const auto demand = fmt::format("service {}: {}{} replica{} x gpus = {} need {} GPU{}", service.name,
+                                        at_max ? "autoscale max = " : "", replicas, replicas == 1 ? "" : "s", *count,
+                                        need, need == 1 ? "" : "s");
         std::string message =
             have == 0
-                ? fmt::format("service {}: {}{} replica{} x gpus = {} need {} GPU{}; this host has none ({})",
-                              service.name, at_max ? "autoscale max = " : "", replicas, replicas == 1 ? "" : "s",
-                              *count, need, need == 1 ? "" : "s", host.source.empty() ? "no GPU found" : host.source)
-                : fmt::format("service {}: {}{} replica{} x gpus = {} need {} GPUs; this host has {} ({}){}",
-                              service.name, at_max ? "autoscale max = " : "", replicas, replicas == 1 ? "" : "s",
-                              *count, need, have, host.source,
+                ? fmt::format("{}; this host has none ({})", demand, host.source.empty() ? "no GPU found" : host.source)
+                : fmt::format("{}; this host has {} ({}){}", demand, have, host.source,
                               *count <= have ? "; set share_gpus = true to let replicas share them" : "");
         problems.push_back({pos, std::move(message)});
     }
